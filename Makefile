@@ -1,0 +1,44 @@
+# Quick start (see README):  make demo   |   make test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# torch must be this exact build: it is the local CPU wheel (any looser spec pulls CUDA).
+TORCH  := torch==2.13.0
+JOBS   ?= 2
+
+.PHONY: help venv setup-runtime setup-train setup-dev demo test test-python test-cpp clean
+
+help:
+	@echo "make demo   - create $(VENV), install argus-edge[train], run 'argus-edge demo'"
+	@echo "make test   - create $(VENV), install argus-edge[train,export,dev], run pytest + ctest"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+venv: $(BIN)/python
+
+setup-train: venv
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet ".[train]"
+
+setup-dev: venv
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet ".[train,export,dev]"
+
+demo: setup-train
+	$(BIN)/argus-edge demo
+
+test-python:
+	$(BIN)/python -m pytest
+
+test-cpp:
+	cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DARGUS_BUILD_TESTS=ON
+	cmake --build build/cpp -j $(JOBS)
+	ctest --test-dir build/cpp --output-on-failure
+
+# The README's test command: everything CI runs.
+test: setup-dev test-cpp test-python
+
+clean:
+	rm -rf build $(VENV)

@@ -1,0 +1,32 @@
+"""argus-edge: run the Argus multitask vision model on the edge.
+
+The runtime package needs numpy and the compiled core (``argus_edge._core``) only: it
+never imports torch. The torch-side code lives in ``argus_edge.training`` and
+``argus_edge.export``, which are imported explicitly.
+"""
+
+from ._errors import (
+    ArgusError,
+    BackendUnavailableError,
+    BundleError,
+    CheckpointError,
+    ImageError,
+    InvalidArgumentError,
+    UnknownTaskError,
+)
+from ._version import __version__
+from .preprocess import IMAGENET_MEAN, IMAGENET_STD, preprocess
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "ArgusError",
+    "BackendUnavailableError",
+    "BundleError",
+    "CheckpointError",
+    "ImageError",
+    "InvalidArgumentError",
+    "UnknownTaskError",
+    "__version__",
+    "preprocess",
+]

@@ -1,0 +1,67 @@
+"""The ``argus-edge`` command.
+
+Exit codes: 0 success, 1 an argus-edge error (bad input, missing file, ...), 2 wrong
+usage, 3 a missing optional dependency (e.g. torch for commands that train or export).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ._errors import ArgusError
+from ._version import __version__
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MISSING_DEPENDENCY = 0, 1, 2, 3
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo", help="run argus_tiny on a sample photo and print the feature maps",
+        description="Build argus_tiny (random weights), preprocess a scikit-image sample "
+                    "photo with the C++ core and print the four feature maps. Needs the "
+                    "[train] extra (torch).")
+    p.add_argument("--image", help="an image file to use instead of the sample photo")
+    p.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=(256, 256),
+                   help="model input size, multiples of 32 (default: 256 256)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    p.set_defaults(func=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+    return run_demo(image_path=args.image, size=tuple(args.size), seed=args.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``argus-edge``."""
+    parser = argparse.ArgumentParser(
+        prog="argus-edge", description="Train, export and run the Argus multitask model.")
+    parser.add_argument("--version", action="version", version=f"argus-edge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_demo(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except ModuleNotFoundError as e:
+        print(f"argus-edge {args.command}: missing dependency {e.name!r} ({e}). "
+              "Install the extra it needs, e.g. pip install 'argus-edge[train]'.",
+              file=sys.stderr)
+        return EXIT_MISSING_DEPENDENCY
+    except (ArgusError, FileNotFoundError) as e:
+        print(f"argus-edge {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
