@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..heads import build_head
 from .adapter import ViTAdapter
 from .adapter.interaction import resize_like
 from .backbones import DinoV2
@@ -29,6 +30,8 @@ class Argus(nn.Module):
         self.cfg = cfg
         self.vit = DinoV2(cfg.vit)
         self.adapter = ViTAdapter(cfg.adapter, cfg.vit.embed_dim, cfg.vit.num_heads)
+        self.heads = nn.ModuleDict({task: build_head(task, hcfg, cfg.vit.embed_dim)
+                                    for task, hcfg in cfg.heads.items()})
         self.vit_frozen = False
         self.freeze_vit(True)
 
@@ -101,9 +104,24 @@ class Argus(nn.Module):
             maps = [m + resize_like(v, m.shape[-2:]) for m, v in zip(maps, vit_maps)]
         return [norm(m) for norm, m in zip(ad.output_norms(), maps)]
 
-    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """Same as :meth:`forward_features`."""
-        return self.forward_features(images)
+    @property
+    def tasks(self) -> list[str]:
+        """Task keys of the heads this model carries."""
+        return list(self.heads)
+
+    def forward_heads(self, feats: list[torch.Tensor],
+                      tasks: list[str] | None = None) -> dict[str, dict[str, torch.Tensor]]:
+        """Run the requested heads (default: all) on computed features."""
+        tasks = self.tasks if tasks is None else list(tasks)
+        unknown = [t for t in tasks if t not in self.heads]
+        if unknown:
+            raise KeyError(f"model has no head for {unknown}; it has {self.tasks}")
+        return {t: self.heads[t](feats) for t in tasks}
+
+    def forward(self, images: torch.Tensor, tasks: list[str] | None = None,
+                vit_images: torch.Tensor | None = None) -> dict[str, dict[str, torch.Tensor]]:
+        """Backbone once, then each requested head: ``{task: {output: tensor}}``."""
+        return self.forward_heads(self.forward_features(images, vit_images), tasks)
 
     # ------------------------------------------------------------------ introspection
     def num_parameters(self) -> dict[str, int]:
@@ -112,6 +130,7 @@ class Argus(nn.Module):
         return {
             "vit": count(self.vit.parameters()),
             "adapter": count(self.adapter.parameters()),
+            "heads": count(self.heads.parameters()),
             "total": count(self.parameters()),
             "trainable": count(p for p in self.parameters() if p.requires_grad),
         }

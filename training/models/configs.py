@@ -83,6 +83,7 @@ class ArgusConfig:
         input_size: default (height, width) of the adapter input; multiples of 32.
         mean: normalisation mean in pixel units (RGB).
         std: normalisation std in pixel units (RGB).
+        heads: task key → that head's config dataclass (see ``argus_edge.training.heads``).
     """
 
     name: str = "argus_base"
@@ -91,6 +92,7 @@ class ArgusConfig:
     input_size: tuple[int, int] = (512, 512)
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    heads: dict[str, Any] = field(default_factory=dict)
 
     @property
     def adapter_stride(self) -> int:
@@ -129,6 +131,10 @@ class ArgusConfig:
         for key in ("input_size", "mean", "std"):
             if key in d:
                 d[key] = tuple(d[key])
+        heads_d = d.pop("heads", {})
+        if heads_d:
+            from ..heads import head_config_from_dict
+            d["heads"] = {task: head_config_from_dict(task, hd) for task, hd in heads_d.items()}
         return cls(vit=vit, adapter=adapter, **d)
 
 
