@@ -70,9 +70,14 @@ def test_tiny_non_square_shapes(tiny):
 def test_gradients_reach_only_the_adapter():
     torch.manual_seed(0)
     model = create_model("argus_tiny").train()
-    # gamma starts at 0, which would block gradients to the injectors: open it for the test
+    # gamma and the offset/attention projections start at 0, which blocks gradients to
+    # the injectors and the query norms at step 0: perturb them for the test
     for inter in model.adapter.interactions:
         torch.nn.init.constant_(inter.injector.gamma, 0.1)
+    for m in model.adapter.modules():
+        if isinstance(m, MSDeformAttn):
+            torch.nn.init.normal_(m.sampling_offsets.weight, std=0.01)
+            torch.nn.init.normal_(m.attention_weights.weight, std=0.01)
     maps = model.forward_features(torch.randn(2, 3, 64, 64))
     sum((m * torch.randn_like(m)).sum() for m in maps).backward()
     assert all(p.grad is None for p in model.vit.parameters())
