@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from argus_edge import _core
 from argus_edge._errors import ArgusError, ImageError, InvalidArgumentError
-from argus_edge.preprocess import IMAGENET_MEAN, IMAGENET_STD, preprocess
+from argus_edge import IMAGENET_MEAN, IMAGENET_STD, preprocess
 from reference.preprocess_ref import reference_preprocess, reference_transform, resize_bilinear_aa
 
 # (in (H, W), out (h, w)): down, up, identity, odd, non-square, mixed, extreme factors.
@@ -218,8 +218,7 @@ def test_resize_bad_input_raises(x, size):
 
 
 def test_missing_core_says_how_to_build(monkeypatch):
-    # argus_edge.preprocess, the attribute, is the function; the module is needed here.
-    module = importlib.import_module("argus_edge.preprocess")
+    module = importlib.import_module("argus_edge._preprocess")
     monkeypatch.setitem(sys.modules, "argus_edge._core", None)
     with pytest.raises(ImportError, match="pip install"):
         module.preprocess(_random_image(4, 4), (4, 4))

@@ -15,7 +15,7 @@ from ._errors import (
     UnknownTaskError,
 )
 from ._version import __version__
-from .preprocess import IMAGENET_MEAN, IMAGENET_STD, preprocess
+from ._preprocess import IMAGENET_MEAN, IMAGENET_STD, preprocess
 
 __all__ = [
     "IMAGENET_MEAN",

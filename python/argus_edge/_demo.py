@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from ._errors import ImageError
-from .preprocess import preprocess
+from ._preprocess import preprocess
 
 
 def _load_image(path: str | None) -> tuple[np.ndarray, str]:
