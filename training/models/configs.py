@@ -30,6 +30,10 @@ class ViTConfig:
         pretrain_size: image side the position embedding was trained for (518 → 37×37).
         ln_eps: LayerNorm epsilon.
         layerscale_init: initial LayerScale value (random init only).
+        interpolate_antialias: antialiased bicubic pos-embed resize (register models: True;
+            the original register-free DINOv2: False).
+        interpolate_offset: scale-factor offset of that resize (register models: 0.0;
+            register-free DINOv2: 0.1).
     """
 
     embed_dim: int = 768
@@ -41,6 +45,8 @@ class ViTConfig:
     pretrain_size: int = 518
     ln_eps: float = 1e-6
     layerscale_init: float = 1e-5
+    interpolate_antialias: bool = True
+    interpolate_offset: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,6 @@ def _convert(state: dict[str, torch.Tensor],
 
 def _refresh_fixed_pos_embed(vit: DinoV2) -> None:
     """A position embedding precomputed for export is stale after new weights: redo it."""
-    grid = getattr(vit, "_fixed_grid", None)
+    grid = vit.fixed_grid
     if grid is not None:
         vit.fix_input_size(grid[0] * vit.patch_size, grid[1] * vit.patch_size)

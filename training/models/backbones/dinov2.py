@@ -65,6 +65,11 @@ class DinoV2(nn.Module):
             self._fixed_pos = self._pos_embed_for(grid).detach().clone()
         self._fixed_grid = grid
 
+    @property
+    def fixed_grid(self) -> tuple[int, int] | None:
+        """The patch grid fixed by :meth:`fix_input_size`, or None when dynamic."""
+        return self._fixed_grid
+
     def release_input_size(self) -> None:
         """Go back to resizing the position embedding for every input."""
         self._fixed_grid = None
@@ -78,7 +83,9 @@ class DinoV2(nn.Module):
 
     def _pos_embed_for(self, grid: tuple[int, int]) -> torch.Tensor:
         cls_pos, patch_pos = self.pos_embed[:, :1], self.pos_embed[:, 1:]
-        return torch.cat([cls_pos, resize_patch_pos_embed(patch_pos, grid)], dim=1)
+        resized = resize_patch_pos_embed(patch_pos, grid, antialias=self.cfg.interpolate_antialias,
+                                         offset=self.cfg.interpolate_offset)
+        return torch.cat([cls_pos, resized], dim=1)
 
     def pos_embed_for(self, height: int, width: int) -> torch.Tensor:
         """(1, 1 + h*w, D) position embedding for an input of this size."""
@@ -101,11 +108,15 @@ class DinoV2(nn.Module):
                                 tokens[:, 1:]], dim=1)
         return tokens
 
-    def forward_features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Run the whole ViT; names follow DINOv2's ``forward_features``."""
+    def _run_blocks(self, x: torch.Tensor) -> torch.Tensor:
         tokens = self.prepare_tokens(x)
         for blk in self.blocks:
             tokens = blk(tokens)
+        return tokens
+
+    def forward_features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Run the whole ViT; names follow DINOv2's ``forward_features``."""
+        tokens = self._run_blocks(x)
         normed = self.norm(tokens)
         r = self.num_prefix_tokens
         return {
@@ -117,7 +128,4 @@ class DinoV2(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Last hidden state after the final norm, (B, 1 + R + h*w, D)."""
-        tokens = self.prepare_tokens(x)
-        for blk in self.blocks:
-            tokens = blk(tokens)
-        return self.norm(tokens)
+        return self.norm(self._run_blocks(x))
