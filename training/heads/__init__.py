@@ -3,9 +3,14 @@
 from ._registry import build_head, head_config_class, head_config_from_dict, list_heads, register_head
 from .base import TaskHead
 from .classification import AttentionalPoolerHead, ClsHeadConfig
+from .dense import DetHead, DetHeadConfig, InstHead, InstHeadConfig
+from .depth import DepthHead, DepthHeadConfig
+from .pose import PoseHead, PoseHeadConfig
 from .upernet import SemHeadConfig, UperNetHead
 
 __all__ = [
-    "AttentionalPoolerHead", "ClsHeadConfig", "SemHeadConfig", "TaskHead", "UperNetHead",
+    "AttentionalPoolerHead", "ClsHeadConfig", "DepthHead", "DepthHeadConfig", "PoseHead",
+    "PoseHeadConfig", "SemHeadConfig", "TaskHead", "UperNetHead",
+    "DetHead", "DetHeadConfig", "InstHead", "InstHeadConfig",
     "build_head", "head_config_class", "head_config_from_dict", "list_heads", "register_head",
 ]
