@@ -108,7 +108,7 @@ class PoseHead(TaskHead):
             weights = torch.as_tensor(targets["target_weights"])
         else:
             kps = torch.as_tensor(targets["keypoints"]).detach().cpu().numpy()
-            vis = targets.get("keypoint_weights", kps[..., 2])
+            vis = targets["keypoint_weights"] if "keypoint_weights" in targets else kps[..., 2]
             vis = torch.as_tensor(vis).detach().cpu().numpy()
             hm, wt = encode_udp_heatmaps(kps[..., :2], vis, self.cfg.heatmap_size,
                                          self.cfg.input_size, self.cfg.sigma)
