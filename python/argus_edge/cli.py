@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ._cli_args import add_evaluate_arguments, add_train_arguments
 from ._errors import ArgusError
 from ._version import __version__
 
@@ -34,6 +35,28 @@ def _run_demo(args: argparse.Namespace) -> int:
     return run_demo(image_path=args.image, size=tuple(args.size), seed=args.seed)
 
 
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train Argus from a config (needs the [train] extra)",
+                       description="Stage 1 multitask training of the adapter and heads, or "
+                                   "stage 2 training of new heads on a frozen backbone. "
+                                   "Same as python training/train.py.")
+    add_train_arguments(p)
+    p.set_defaults(func=lambda a: _torch_command("argus_edge.training.engine.run", a))
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="every task's metrics for a checkpoint",
+                       description="Evaluate each head of a checkpoint on the validation "
+                                   "sets a training config names.")
+    add_evaluate_arguments(p)
+    p.set_defaults(func=lambda a: _torch_command("argus_edge.training.engine.evaluate", a))
+
+
+def _torch_command(module: str, args: argparse.Namespace) -> int:
+    import importlib
+    return importlib.import_module(module).main(args=args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``argus-edge``."""
     parser = argparse.ArgumentParser(
@@ -41,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"argus-edge {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_demo(sub)
+    _add_train(sub)
+    _add_evaluate(sub)
     return parser
 
 

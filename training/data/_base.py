@@ -38,7 +38,16 @@ class TransformedDataset(Dataset):
 
     def rng(self, index: int) -> np.random.Generator:
         """The generator that item ``index`` uses in the current epoch."""
-        return np.random.default_rng([self.seed, self.epoch, int(index)])
+        return self.rng_for(self.epoch, index)
+
+    def rng_for(self, epoch: int, index: int) -> np.random.Generator:
+        """The generator of item ``index`` in ``epoch`` (thread-safe: reads no state)."""
+        return np.random.default_rng([self.seed, int(epoch), int(index)])
+
+    def sample(self, index: int, rng: np.random.Generator) -> Sample:
+        """Item ``index`` loaded and transformed with ``rng`` (thread-safe)."""
+        sample = self.load(index, rng)
+        return sample if self.transform is None else self.transform(sample, rng)
 
     def load(self, index: int, rng: np.random.Generator | None = None) -> Sample:
         """Reads item ``index`` without the transform (``rng`` drives any load-time jitter)."""
@@ -48,9 +57,7 @@ class TransformedDataset(Dataset):
         if not -len(self) <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} items")
         index = index % len(self)
-        rng = self.rng(index)
-        sample = self.load(index, rng)
-        return sample if self.transform is None else self.transform(sample, rng)
+        return self.sample(index, self.rng(index))
 
     def __len__(self) -> int:
         raise NotImplementedError

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._blocks import ConvNormAct
+from ._dist import global_mean
 from ._pooling import adaptive_avg_pool2d
 from ._registry import register_head
 from .base import Features, TaskHead
@@ -44,7 +45,9 @@ class PPM(nn.Module):
     def __init__(self, cin: int, channels: int, scales: tuple[int, ...]) -> None:
         super().__init__()
         self.scales = scales
-        self.convs = nn.ModuleList(ConvNormAct(cin, channels, 1) for _ in scales)
+        # One norm group: the 1×1 pooled map would leave 32-group GroupNorm a single
+        # value per group (output identically 0) when channels ≤ 32.
+        self.convs = nn.ModuleList(ConvNormAct(cin, channels, 1, norm_groups=1) for _ in scales)
         self.bottleneck = ConvNormAct(cin + len(scales) * channels, channels, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -114,8 +117,9 @@ class UperNetHead(TaskHead):
 
 
 def _seg_ce(logits: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
+    """Mean CE over labelled pixels, the count averaged over data-parallel ranks so that
+    splitting a batch over processes does not change the gradient."""
     up = F.interpolate(logits.float(), size=seg.shape[-2:], mode="bilinear",
                        align_corners=False)
-    if not (seg != IGNORE_INDEX).any():  # no labelled pixel: zero loss, graph kept
-        return up.sum() * 0.0
-    return F.cross_entropy(up, seg.long(), ignore_index=IGNORE_INDEX)
+    total = F.cross_entropy(up, seg.long(), ignore_index=IGNORE_INDEX, reduction="sum")
+    return total / global_mean((seg != IGNORE_INDEX).sum(), up.device)

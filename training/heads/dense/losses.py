@@ -8,27 +8,10 @@ is split across processes.
 from __future__ import annotations
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 
+from .._dist import global_mean  # noqa: F401  (re-exported for the criterion)
 from .box_ops import aligned_iou_giou
-
-
-def global_mean(value: float | torch.Tensor, device: torch.device) -> torch.Tensor:
-    """``value`` averaged over the data-parallel ranks (itself when not distributed).
-
-    Args:
-        value: a per-rank count (e.g. the number of positives).
-        device: where the result lives.
-
-    Returns:
-        A float32 scalar tensor, at least 1 (it is used as a divisor).
-    """
-    t = torch.as_tensor(value, dtype=torch.float32, device=device).detach().clone()
-    if dist.is_available() and dist.is_initialized():
-        dist.all_reduce(t)
-        t = t / dist.get_world_size()
-    return t.clamp(min=1.0)
 
 
 def quality_focal_loss(logits: torch.Tensor, labels: torch.Tensor, quality: torch.Tensor,

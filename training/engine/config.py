@@ -1,0 +1,138 @@
+"""The training configuration: a YAML (or JSON) file parsed into frozen dataclasses."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from argus_edge._errors import InvalidArgumentError
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """One task of multi-input multitask training.
+
+    Attributes:
+        dataset: how to load it (``type`` plus that loader's paths), see ``tasks.py``.
+        batch_size: global batch size (split over data-parallel ranks).
+        loss_weight: λ_t in Σ λ_t ℓ_t.
+        head: keyword arguments of the head's config (``num_classes`` etc.); class names
+            and counts are filled in from the dataset when omitted.
+        val_dataset: the validation split (same keys as ``dataset``).
+        input_size: (H, W) training input of this task (pose: the crop size).
+    """
+
+    dataset: dict[str, Any]
+    batch_size: int = 8
+    loss_weight: float = 1.0
+    head: dict[str, Any] = field(default_factory=dict)
+    val_dataset: dict[str, Any] | None = None
+    input_size: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW + warmup-cosine (paper: lr 2e-4, wd 0.05)."""
+
+    lr: float = 2e-4
+    weight_decay: float = 0.05
+    steps: int = 1000
+    warmup_steps: int = 50
+    min_lr_ratio: float = 0.01
+    clip_grad: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training run.
+
+    Attributes:
+        model: preset name (``argus_tiny`` ...).
+        tasks: task key → :class:`TaskConfig`.
+        out: run folder (checkpoints, ``log.jsonl``).
+        backbone_weights: DINOv2 weights file for the ViT.
+        init_checkpoint: an Argus checkpoint to start from (stage 2).
+        stage: 1 (adapter + heads train) or 2 (the whole backbone frozen; only heads
+            not present in ``init_checkpoint`` train).
+        train_vit: also train the ViT (only sensible for argus_tiny, which has no
+            pretrained weights).
+        input_size: default (H, W) for tasks that do not set one.
+        amp: mixed precision (bf16 on CPU, fp16 on CUDA).
+        ema_decay: EMA decay (0 disables EMA).
+        balancer: ``static``, ``famo`` or ``gradnorm`` (+ its options under ``balancer_args``).
+        val_every / ckpt_every: steps between validations / checkpoints (0: only at the end).
+        keep_checkpoints: how many checkpoints to keep.
+        val_max_images: cap on validation images per task.
+        seed: the run's seed.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        num_threads: torch intra-op threads (0: torch's default).
+    """
+
+    model: str
+    tasks: dict[str, TaskConfig]
+    out: str = "runs/train"
+    backbone_weights: str | None = None
+    init_checkpoint: str | None = None
+    stage: int = 1
+    train_vit: bool = False
+    input_size: tuple[int, int] = (256, 256)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    amp: bool = True
+    ema_decay: float = 0.999
+    balancer: str = "static"
+    balancer_args: dict[str, Any] = field(default_factory=dict)
+    val_every: int = 0
+    ckpt_every: int = 0
+    keep_checkpoints: int = 2
+    val_max_images: int = 200
+    seed: int = 0
+    device: str = "auto"
+    num_threads: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], base_dir: Path | None = None) -> TrainConfig:
+        """Parse and validate; relative dataset paths resolve against ``base_dir``."""
+        d = dict(d)
+        try:
+            tasks = {}
+            for key, td in dict(d.pop("tasks")).items():
+                td = dict(td)
+                if td.get("input_size") is not None:
+                    td["input_size"] = tuple(td["input_size"])
+                tasks[key] = TaskConfig(**td)
+            optim = OptimConfig(**d.pop("optim", {}))
+            if "input_size" in d:
+                d["input_size"] = tuple(d["input_size"])
+            cfg = cls(tasks=tasks, optim=optim, **d)
+        except (TypeError, KeyError) as e:
+            raise InvalidArgumentError(f"invalid training config: {e}") from e
+        if not cfg.tasks:
+            raise InvalidArgumentError("the training config names no tasks")
+        if cfg.stage not in (1, 2):
+            raise InvalidArgumentError(f"stage must be 1 or 2, got {cfg.stage}")
+        if cfg.stage == 2 and not cfg.init_checkpoint:
+            raise InvalidArgumentError("stage 2 needs init_checkpoint (a stage-1 checkpoint)")
+        return cfg
+
+
+def load_train_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a YAML/JSON training config; ``overrides`` replace top-level keys."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no training config at {path}")
+    text = path.read_text()
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+        data = yaml.safe_load(text)
+    else:
+        data = json.loads(text)
+    if not isinstance(data, dict):
+        raise InvalidArgumentError(f"{path} must hold a mapping")
+    data.update(overrides or {})
+    return TrainConfig.from_dict(data, base_dir=path.parent)

@@ -1,0 +1,186 @@
+"""The multi-input multitask training loop.
+
+Every step draws one batch per task from that task's own dataset and sampler, runs the
+backbone on it, the task's head and loss, combines Σ λ_t ℓ_t through the loss balancer,
+and takes one optimizer step (AdamW, warmup-cosine, gradient clipping, EMA).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import distributed as dist
+from .amp import autocast, grad_scaler
+from .balancers import build_balancer
+from .config import TrainConfig
+from .ema import ModelEma
+from .model_setup import build_training_model, trainable_parameters
+from .optim import build_optimizer, set_lr, warmup_cosine
+from .state import latest_checkpoint, load_trainer_state, save_trainer_state
+
+
+def device_for(name: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    """Owns the model, optimizer, EMA, balancer and the per-task runners of one run.
+
+    Args:
+        cfg: the run's configuration.
+        runners: task key → a task runner (see ``tasks.build_runners``).
+        progress: show a progress bar on rank 0.
+    """
+
+    def __init__(self, cfg: TrainConfig, runners: dict[str, Any], progress: bool = True,
+                 rank: int = 0, world: int = 1) -> None:
+        self.cfg, self.runners, self.progress = cfg, runners, progress
+        self.device = device_for(cfg.device)
+        self.rank, self.world = rank, world
+        if cfg.num_threads:
+            torch.set_num_threads(cfg.num_threads)
+        torch.manual_seed(cfg.seed)
+        heads = {t: r.head_config for t, r in runners.items()}
+        self.model = build_training_model(cfg, heads).to(self.device)
+        self.params = trainable_parameters(self.model)
+        self.optimizer = build_optimizer(self.model, cfg.optim.lr, cfg.optim.weight_decay)
+        self.ema = ModelEma(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+        self.balancer = build_balancer(cfg.balancer, list(runners), **cfg.balancer_args)
+        self.scaler = grad_scaler(self.device, cfg.amp)
+        self.out = Path(cfg.out)
+        self.step = 0
+        self.history: list[dict] = []
+
+    # ----------------------------------------------------------------- persistence
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.out / "checkpoints"
+
+    def resume(self) -> bool:
+        """Continue from the latest checkpoint in the run folder; False if none."""
+        path = latest_checkpoint(self.checkpoint_dir)
+        if path is None:
+            return False
+        state = load_trainer_state(path, self.model, self.ema, self.optimizer)
+        self.step = state["step"]
+        for t, r in self.runners.items():
+            r.sampler.load_state_dict(state["samplers"][t])
+        self.balancer.load_state_dict(state["balancer"])
+        return True
+
+    def save(self) -> Path | None:
+        if self.rank != 0:
+            return None
+        extra = {"samplers": {t: r.sampler.state_dict() for t, r in self.runners.items()},
+                 "balancer": self.balancer.state_dict(), "config": self.cfg.to_dict()}
+        path = save_trainer_state(self.checkpoint_dir, self.step, self.model, self.ema,
+                                  self.optimizer, extra)
+        kept = sorted(self.checkpoint_dir.glob("step_*"))
+        for old in kept[:-max(1, self.cfg.keep_checkpoints)]:
+            shutil.rmtree(old, ignore_errors=True)
+        return path
+
+    # ----------------------------------------------------------------- one step
+    def train_step(self) -> dict[str, float]:
+        cfg = self.cfg
+        lr = set_lr(self.optimizer, cfg.optim.lr, warmup_cosine(
+            self.step, cfg.optim.steps, cfg.optim.warmup_steps, cfg.optim.min_lr_ratio))
+        self.model.train()
+        losses, parts, feats = {}, {}, {}
+        with autocast(self.device, cfg.amp):
+            for t, runner in self.runners.items():
+                images, targets = runner.next_batch(self.device, self.world)
+                maps = self.model.forward_features(images)
+                out = self.model.heads[t](maps)
+                ld = self.model.heads[t].loss(out, targets)
+                losses[t] = ld["loss"].float() * cfg.tasks[t].loss_weight
+                parts.update({f"{t}/{k}": float(v) for k, v in ld.items() if k != "loss"})
+                feats[t] = maps
+        total = self.balancer.combine(losses, feats)
+        if not torch.isfinite(total):
+            raise FloatingPointError(f"non-finite loss at step {self.step}: "
+                                     f"{ {t: float(v) for t, v in losses.items()} }")
+        self.scaler.scale(total).backward()
+        dist.average_gradients(self.params)
+        self.scaler.unscale_(self.optimizer)
+        gnorm = torch.nn.utils.clip_grad_norm_(self.params, cfg.optim.clip_grad or math.inf)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update(self.model)
+        reduced = dist.all_reduce_mean(torch.stack([v.detach().float().cpu() for v in losses.values()]))
+        task_losses = dict(zip(losses, reduced.tolist()))
+        self.balancer.after_step(task_losses, dist.all_reduce_mean)
+        self.step += 1
+        return {"step": self.step, "lr": lr, "loss": float(sum(task_losses.values())),
+                "grad_norm": float(gnorm),
+                **{f"{t}/loss": v for t, v in task_losses.items()}, **parts,
+                **{f"{t}/weight": w for t, w in self.balancer.weights().items()}}
+
+    # ----------------------------------------------------------------- evaluation
+    def eval_model(self) -> torch.nn.Module:
+        """The weights to evaluate and ship: the EMA when enabled."""
+        return (self.ema.module if self.ema is not None else self.model).eval()
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, dict[str, float]]:
+        """Every task's validation metrics (computed on rank 0; others get {})."""
+        metrics = {}
+        if self.rank == 0:
+            model = self.eval_model()
+            metrics = {t: r.evaluate(model, self.device, self.cfg.val_max_images)
+                       for t, r in self.runners.items() if r.val_dataset is not None}
+        dist.barrier()
+        return metrics
+
+    # ----------------------------------------------------------------- the run
+    def fit(self) -> dict[str, Any]:
+        """Train to ``optim.steps``; returns the final metrics (rank 0)."""
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        log = (self.out / "log.jsonl").open("a") if self.rank == 0 else None
+        bar = _progress(self.rank == 0 and self.progress, cfg.optim.steps, self.step)
+        start = time.perf_counter()
+        try:
+            while self.step < cfg.optim.steps:
+                rec = self.train_step()
+                rec["time"] = round(time.perf_counter() - start, 3)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{rec['loss']:.3f}")
+                last = self.step == cfg.optim.steps
+                if cfg.val_every and (self.step % cfg.val_every == 0) and not last:
+                    rec["val"] = self.evaluate()
+                if log is not None:
+                    log.write(json.dumps(rec) + "\n")
+                    log.flush()
+                if cfg.ckpt_every and self.step % cfg.ckpt_every == 0 and not last:
+                    self.save()
+            final = {"step": self.step, "val": self.evaluate()}
+            self.save()
+            if log is not None:
+                log.write(json.dumps(final) + "\n")
+            return final
+        finally:
+            if bar is not None:
+                bar.close()
+            if log is not None:
+                log.close()
+
+
+def _progress(enabled: bool, total: int, initial: int):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, initial=initial, desc="train", unit="step", dynamic_ncols=True)

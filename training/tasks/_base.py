@@ -1,0 +1,86 @@
+"""What every task runner shares: sampling, batch loading, evaluation scaffolding.
+
+A runner binds one task's datasets to its head: it yields training batches (images on
+the device + the targets the head's ``loss`` takes) and evaluates a model on the task's
+validation split with the evaluators of ``argus_edge.training.evaluation``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from argus_edge._errors import InvalidArgumentError
+
+from ..engine.sampler import ResumableSampler
+
+# PIL, cv2 and numpy release the GIL while decoding and resizing, so threads overlap
+# the loading of one batch's samples without worker processes.
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argus-load")
+
+
+class TaskRunner:
+    """Base class; subclasses set ``task`` and implement the hooks below.
+
+    Args:
+        task: the task key.
+        dataset: the training dataset (a ``TransformedDataset``).
+        val_dataset: the validation dataset (no random augmentation) or None.
+        batch_size: the global batch size.
+        head_config: the head's config dataclass for this task.
+        seed, rank, world: sampling.
+    """
+
+    task = ""
+
+    def __init__(self, dataset, val_dataset, batch_size: int, head_config: Any,
+                 seed: int = 0, rank: int = 0, world: int = 1) -> None:
+        if batch_size % world:
+            raise InvalidArgumentError(f"{self.task}: batch size {batch_size} is not "
+                                       f"divisible by {world} processes")
+        self.dataset, self.val_dataset = dataset, val_dataset
+        self.batch_size, self.head_config = batch_size, head_config
+        self.sampler = ResumableSampler(len(dataset), seed=seed, rank=rank, world=world)
+
+    def _sample(self, epoch_index: tuple[int, int]) -> dict:
+        epoch, index = epoch_index
+        rng = self.dataset.rng_for(epoch, index)
+        return self.dataset.sample(index, rng)
+
+    def next_batch(self, device: torch.device, world: int = 1) -> tuple[torch.Tensor, dict]:
+        """The next local batch: (images (B, 3, H, W) on ``device``, targets)."""
+        picks = self.sampler.next_indices(self.batch_size // world)
+        samples = list(_POOL.map(self._sample, picks))
+        return self.collate(samples, device)
+
+    # ------------------------------------------------------------------ hooks
+    def collate(self, samples: list[dict], device: torch.device) -> tuple[torch.Tensor, dict]:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def evaluate(self, model, device: torch.device, max_images: int) -> dict[str, float]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ helpers
+    def val_batches(self, max_images: int, batch_size: int = 8):
+        """Validation samples in order, ``batch_size`` at a time (no augmentation)."""
+        if self.val_dataset is None:
+            raise InvalidArgumentError(f"{self.task}: no validation dataset configured")
+        n = min(len(self.val_dataset), max_images)
+        for start in range(0, n, batch_size):
+            idx = range(start, min(n, start + batch_size))
+            yield list(_POOL.map(self.val_dataset.__getitem__, idx))
+
+
+def stack_images(samples: list[dict], device: torch.device) -> torch.Tensor:
+    return torch.stack([s["image"] for s in samples]).to(device, non_blocking=True)
+
+
+def resolve(path: str | Path) -> Path:
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise FileNotFoundError(f"dataset path {p} does not exist")
+    return p
