@@ -98,18 +98,32 @@ py::array image_array(py::handle image) {
   return rows_ok ? a : c_contiguous(a);
 }
 
+ResizePolicy parse_policy(const std::string& policy) {
+  if (policy != "letterbox" && policy != "stretch") {
+    fail(Status::InvalidArgument, "policy must be 'letterbox' or 'stretch', got '" + policy + "'");
+  }
+  return policy == "letterbox" ? ResizePolicy::Letterbox : ResizePolicy::Stretch;
+}
+
+// The geometry preprocess() applies, without an image: training code places its
+// samples with it so that train-time and run-time letterboxing are one computation.
+Transform transform_for_py(py::handle image_size, py::handle size, const std::string& policy) {
+  PreprocessParams params;
+  std::tie(params.out_height, params.out_width) = parse_size(size);
+  params.policy = parse_policy(policy);
+  const auto [image_h, image_w] = parse_size(image_size);
+  return compute_transform(image_w, image_h, params);
+}
+
 py::tuple preprocess_py(py::handle image, py::handle size, const std::string& policy,
                         const std::string& color, py::handle mean, py::handle std) {
   const py::array img = image_array(image);
   PreprocessParams params;
   std::tie(params.out_height, params.out_width) = parse_size(size);
-  if (policy != "letterbox" && policy != "stretch") {
-    fail(Status::InvalidArgument, "policy must be 'letterbox' or 'stretch', got '" + policy + "'");
-  }
+  params.policy = parse_policy(policy);
   if (color != "RGB" && color != "BGR") {
     fail(Status::InvalidArgument, "color must be 'RGB' or 'BGR', got '" + color + "'");
   }
-  params.policy = policy == "letterbox" ? ResizePolicy::Letterbox : ResizePolicy::Stretch;
   parse_triple(mean, "mean", params.mean);
   parse_triple(std, "std", params.std);
   validate(params);
@@ -249,6 +263,9 @@ void register_preprocess(py::module_& m) {
         py::arg("mean") = py::make_tuple(123.675, 116.28, 103.53),
         py::arg("std") = py::make_tuple(58.395, 57.12, 57.375),
         "uint8 (H, W, 3) image -> (float32 (3, H, W) RGB tensor, Transform).");
+  m.def("transform_for", &transform_for_py, py::arg("image_size"), py::arg("size"),
+        py::arg("policy") = "letterbox",
+        "The Transform preprocess() would use for an image of image_size (H, W).");
   m.def("resize_bilinear", &resize_bilinear_py, py::arg("x"), py::arg("size"),
         "Antialiased bilinear resize of float32 (C, H, W) or (N, C, H, W) arrays.");
 }

@@ -130,3 +130,20 @@ def resize_bilinear(x: npt.NDArray[np.float32], size: tuple[int, int]) -> npt.ND
     Raises:
         InvalidArgumentError: wrong dtype, ndim, an empty spatial size or a bad ``size``.
     """
+
+
+def transform_for(
+    image_size: tuple[int, int],
+    size: tuple[int, int],
+    policy: str = "letterbox",
+) -> Transform:
+    """The :class:`Transform` that :func:`preprocess` uses for an image of ``image_size``.
+
+    Args:
+        image_size: the image (height, width) in pixels.
+        size: the model input (height, width).
+        policy: ``"letterbox"`` or ``"stretch"``.
+
+    Raises:
+        InvalidArgumentError: non-positive sizes or an unknown policy.
+    """

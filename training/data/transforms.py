@@ -31,6 +31,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+# ImageNet mean/std in 0..255 pixel units (RGB): the runtime's defaults, defined once.
+from argus_edge._preprocess import IMAGENET_MEAN, IMAGENET_STD
+
 from ._coco_meta import COCO_FLIP_INDEX
 from ._geometry import filter_instances, hflip_sample, resize_sample, window_sample
 
@@ -46,10 +49,6 @@ __all__ = [
     "Normalize",
 ]
 
-#: ImageNet channel means, RGB, in 0..255 pixel units (the runtime's defaults).
-IMAGENET_MEAN: tuple[float, float, float] = (123.675, 116.28, 103.53)
-#: ImageNet channel standard deviations, RGB, in 0..255 pixel units.
-IMAGENET_STD: tuple[float, float, float] = (58.395, 57.12, 57.375)
 
 
 def _image_fill(image: np.ndarray, mean: Sequence[float]) -> np.ndarray:
@@ -200,14 +199,13 @@ class Resize:
         self.mean = tuple(mean)
 
     def placement(self, height: int, width: int) -> tuple[int, int, int, int]:
-        """(new_h, new_w, offset_y, offset_x) of an image of the given size."""
-        out_h, out_w = self.size
-        if self.policy == "stretch":
-            return out_h, out_w, 0, 0
-        s = min(out_w / width, out_h / height)
-        new_w = min(max(int(round(width * s)), 1), out_w)
-        new_h = min(max(int(round(height * s)), 1), out_h)
-        return new_h, new_w, (out_h - new_h) // 2, (out_w - new_w) // 2
+        """(new_h, new_w, offset_y, offset_x) of an image of the given size: the C++
+        core's geometry (``argus_edge._core.transform_for``), so training places images
+        exactly as the runtime will."""
+        from argus_edge._core import transform_for
+        t = transform_for((height, width), self.size, self.policy)
+        return (int(round(t.scale_y * height)), int(round(t.scale_x * width)),
+                int(t.offset_y), int(t.offset_x))
 
     def __call__(self, sample: dict, rng: np.random.Generator | None = None) -> dict:
         height, width = sample["image"].shape[:2]

@@ -42,9 +42,12 @@ class StaticBalancer:
 class FAMO(StaticBalancer):
     """Fast Adaptive Multitask Optimization (Liu et al., 2023).
 
-    Task logits ξ with weights z = softmax(ξ); the model minimises Σ z_t log ℓ_t / c with
-    c = Σ z_t / ℓ_t, which balances the *rates* at which losses fall. ξ is trained with
-    Adam (lr 0.025, weight decay 0.001) on the observed log-loss decrease. The paper
+    Task logits ξ with z = softmax(ξ). FAMO's objective Σ_t z_t log ℓ_t / c, with
+    c = Σ_t z_t / ℓ_t held constant, has the gradient Σ_t z_t/(c ℓ_t) ∇ℓ_t; we return the
+    equivalent Σ_t w_t ℓ_t with w_t = T z_t / (ℓ̄_t Σ_s z_s/ℓ̄_s) computed from the
+    detached losses averaged over data-parallel ranks, so the gradient is the same however
+    a batch is split, and the weights sum to the number of tasks T. ξ is trained with Adam
+    (lr 0.025, weight decay 0.001) on the observed decrease of log ℓ_t. The paper
     re-evaluates the losses on the same batch after the step; we use the next step's
     losses (one forward per step instead of two), a documented approximation.
     """
@@ -52,19 +55,24 @@ class FAMO(StaticBalancer):
     name = "famo"
 
     def __init__(self, tasks: Sequence[str], lr: float = 0.025, weight_decay: float = 0.001,
-                 eps: float = 1e-8) -> None:
+                 eps: float = 1e-8, reduce: Reduce | None = None) -> None:
         super().__init__(tasks)
         self.eps = eps
+        self.reduce = reduce
         self.logits = torch.zeros(len(self.tasks), requires_grad=True)
         self.opt = torch.optim.Adam([self.logits], lr=lr, weight_decay=weight_decay)
         self.prev: torch.Tensor | None = None
+        self._last_w: torch.Tensor | None = None
 
     def combine(self, losses: dict[str, torch.Tensor], feats=None) -> torch.Tensor:
-        vec = torch.stack([losses[t].float() for t in self.tasks])
+        vec = torch.stack([losses[t].detach().float() for t in self.tasks])
+        if self.reduce is not None:
+            vec = self.reduce(vec)
         z = F.softmax(self.logits.detach(), -1).to(vec.device)
-        d = vec.clamp_min(0) + self.eps
-        c = (z / d.detach()).sum()
-        return (d.log() * z / c).sum()
+        inv = z / (vec.clamp_min(0) + self.eps)
+        w = len(self.tasks) * inv / inv.sum()
+        self._last_w = w.detach().cpu()
+        return sum(w[i] * losses[t] for i, t in enumerate(self.tasks))
 
     def after_step(self, losses: dict[str, float], reduce: Reduce | None = None) -> None:
         cur = torch.tensor([max(losses[t], 0.0) + self.eps for t in self.tasks])
@@ -79,6 +87,14 @@ class FAMO(StaticBalancer):
         self.prev = cur
 
     def weights(self) -> dict[str, float]:
+        """The effective loss weights of the last step (T·softmax(ξ) before any step)."""
+        w = self._last_w
+        if w is None:
+            w = F.softmax(self.logits.detach(), -1) * len(self.tasks)
+        return dict(zip(self.tasks, w.tolist()))
+
+    def task_priorities(self) -> dict[str, float]:
+        """T·softmax(ξ): the learned preference over tasks, independent of loss scales."""
         z = F.softmax(self.logits.detach(), -1) * len(self.tasks)
         return dict(zip(self.tasks, z.tolist()))
 
@@ -96,8 +112,11 @@ class FAMO(StaticBalancer):
 class GradNorm(StaticBalancer):
     """GradNorm (Chen et al., 2018) on feature-map gradients.
 
-    G_t = w_t · mean over batch and space of ‖∂ℓ_t/∂F_t‖ (F_t: the shared backbone's
-    maps for task t's batch, so only the head is back-propagated through). The weights
+    G_t = w_t · g_t with g_t the per-sample gradient norm of ℓ_t on the shared backbone's
+    maps F_t of task t's batch (so only the head is back-propagated through): the
+    Frobenius norm over channels and space of ∂ℓ_t/∂F_b, averaged over samples b and the
+    four maps, times the local batch size B_t — a mean loss divides each sample's gradient
+    by B_t, and tasks train with very different batch sizes. The weights
     follow the gradient of Σ_t |G_t − mean(G) · r_t^α| with r_t the task's relative
     inverse training rate, then are renormalised to sum to the number of tasks.
     """
@@ -119,7 +138,8 @@ class GradNorm(StaticBalancer):
         for t in self.tasks:
             maps = [f for f in feats[t] if f.requires_grad]
             grads = torch.autograd.grad(losses[t], maps, retain_graph=True, allow_unused=True)
-            per_map = [g.float().norm(dim=1).mean() for g in grads if g is not None]
+            per_map = [g.float().flatten(1).norm(dim=1).mean() * g.shape[0]
+                       for g in grads if g is not None]
             norms.append(torch.stack(per_map).mean() if per_map else torch.zeros(()))
         self._grad_norms = torch.stack(norms).detach().cpu()
         w = self.w.detach().to(losses[self.tasks[0]].device)

@@ -96,8 +96,13 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], base_dir: Path | None = None) -> TrainConfig:
-        """Parse and validate; relative dataset paths resolve against ``base_dir``."""
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Parse and validate. Relative dataset paths are relative to the working
+        directory the run is started from.
+
+        Raises:
+            InvalidArgumentError: unknown keys, missing tasks, values out of range.
+        """
         d = dict(d)
         try:
             tasks = {}
@@ -118,7 +123,21 @@ class TrainConfig:
             raise InvalidArgumentError(f"stage must be 1 or 2, got {cfg.stage}")
         if cfg.stage == 2 and not cfg.init_checkpoint:
             raise InvalidArgumentError("stage 2 needs init_checkpoint (a stage-1 checkpoint)")
+        _check_numbers(cfg)
         return cfg
+
+
+def _check_numbers(cfg: TrainConfig) -> None:
+    o = cfg.optim
+    checks = [(o.steps > 0, f"optim.steps must be > 0, got {o.steps}"),
+              (o.lr > 0, f"optim.lr must be > 0, got {o.lr}"),
+              (0 <= o.warmup_steps, f"optim.warmup_steps must be >= 0, got {o.warmup_steps}"),
+              (0 <= cfg.ema_decay < 1, f"ema_decay must be in [0, 1), got {cfg.ema_decay}")]
+    checks += [(t.batch_size > 0, f"tasks.{k}.batch_size must be > 0, got {t.batch_size}")
+               for k, t in cfg.tasks.items()]
+    for ok, message in checks:
+        if not ok:
+            raise InvalidArgumentError(message)
 
 
 def load_train_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
@@ -127,12 +146,19 @@ def load_train_config(path: str | Path, overrides: dict[str, Any] | None = None)
     if not path.is_file():
         raise FileNotFoundError(f"no training config at {path}")
     text = path.read_text()
-    if path.suffix in (".yaml", ".yml"):
-        import yaml
-        data = yaml.safe_load(text)
-    else:
-        data = json.loads(text)
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except ValueError as e:  # json.JSONDecodeError and yaml.YAMLError's subclasses
+        raise InvalidArgumentError(f"{path} is not valid {path.suffix[1:].upper()}: {e}") from e
+    except Exception as e:
+        if type(e).__module__.startswith("yaml"):
+            raise InvalidArgumentError(f"{path} is not valid YAML: {e}") from e
+        raise
     if not isinstance(data, dict):
         raise InvalidArgumentError(f"{path} must hold a mapping")
     data.update(overrides or {})
-    return TrainConfig.from_dict(data, base_dir=path.parent)
+    return TrainConfig.from_dict(data)

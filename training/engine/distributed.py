@@ -14,21 +14,28 @@ import torch
 import torch.distributed as dist
 
 
-def init_from_env(device: torch.device) -> tuple[int, int]:
+def init_from_env(device: torch.device) -> tuple[int, int, torch.device]:
     """Join the process group torchrun describes in the environment, if any.
 
+    On CUDA each process takes the GPU of its ``LOCAL_RANK``; the group uses NCCL for
+    CUDA tensors and gloo for CPU ones (small scalars reduced on the host).
+
     Returns:
-        (rank, world_size); (0, 1) when not launched by torchrun.
+        (rank, world_size, device); (0, 1, device) when not launched by torchrun.
     """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
-        return 0, 1
+        return 0, 1, device
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return dist.get_rank(), dist.get_world_size()
+        dist.init_process_group("cpu:gloo,cuda:nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), dist.get_world_size(), device
 
 
 def is_distributed() -> bool:
+    """True inside a process group of more than one process."""
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
@@ -59,11 +66,22 @@ def average_gradients(params: Iterable[torch.nn.Parameter]) -> None:
         offset += n
 
 
+def all_gather_cpu(t: torch.Tensor) -> list[torch.Tensor]:
+    """``t`` (a CPU tensor of the same shape everywhere) from every rank, in rank order."""
+    if not is_distributed():
+        return [t]
+    out = [torch.empty_like(t) for _ in range(dist.get_world_size())]
+    dist.all_gather(out, t)
+    return out
+
+
 def barrier() -> None:
+    """Wait for every process (no-op when not distributed)."""
     if is_distributed():
         dist.barrier()
 
 
 def cleanup() -> None:
+    """Leave the process group, if one was joined."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

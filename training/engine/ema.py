@@ -9,8 +9,9 @@ from torch import nn
 
 
 class ModelEma:
-    """EMA copy of a model; only trainable parameters (and float buffers) are averaged,
-    frozen parameters are shared by reference semantics (copied once, never change).
+    """EMA copy of a model; only trainable parameters are averaged. Frozen parameters
+    (e.g. the DINOv2 ViT) share the model's storage, so the EMA costs no memory for them;
+    buffers are copied from the model at every update.
 
     The decay warms up as ``min(decay, (1 + n) / (10 + n))`` so early averages are not
     dominated by the random init.
@@ -23,9 +24,13 @@ class ModelEma:
     def __init__(self, model: nn.Module, decay: float = 0.999) -> None:
         self.decay = decay
         self.updates = 0
-        self.module = copy.deepcopy(model).eval()
-        self.module.requires_grad_(False)
         self._names = [n for n, p in model.named_parameters() if p.requires_grad]
+        self.module = copy.deepcopy(model).eval()
+        src = dict(model.named_parameters())
+        for n, p in self.module.named_parameters():
+            if not src[n].requires_grad:
+                p.data = src[n].data  # shared, not copied
+        self.module.requires_grad_(False)
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:

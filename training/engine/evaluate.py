@@ -12,6 +12,8 @@ from pathlib import Path
 
 import torch
 
+from argus_edge._errors import UnknownTaskError
+
 from ..checkpoint import load_checkpoint
 from ..evaluation import summarize
 from .config import load_train_config
@@ -38,7 +40,8 @@ def evaluate_checkpoint(checkpoint: str | Path, config: str | Path, max_images: 
     wanted = [t for t in (tasks or model.tasks) if t in cfg.tasks and cfg.tasks[t].val_dataset]
     missing = [t for t in (tasks or []) if t not in wanted]
     if missing:
-        raise KeyError(f"no head or no val_dataset for {missing}")
+        raise UnknownTaskError(f"the checkpoint has no head, or the config no val_dataset, "
+                               f"for {missing}")
     # evaluate on the validation split only: it doubles as the "training" set the
     # runners are built with, and the heads' settings come from the checkpoint
     val_tasks = {t: dataclasses.replace(cfg.tasks[t], dataset=cfg.tasks[t].val_dataset)

@@ -43,9 +43,9 @@ class Trainer:
     """
 
     def __init__(self, cfg: TrainConfig, runners: dict[str, Any], progress: bool = True,
-                 rank: int = 0, world: int = 1) -> None:
+                 rank: int = 0, world: int = 1, device: torch.device | None = None) -> None:
         self.cfg, self.runners, self.progress = cfg, runners, progress
-        self.device = device_for(cfg.device)
+        self.device = device or device_for(cfg.device)
         self.rank, self.world = rank, world
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
@@ -56,6 +56,11 @@ class Trainer:
         self.optimizer = build_optimizer(self.model, cfg.optim.lr, cfg.optim.weight_decay)
         self.ema = ModelEma(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         self.balancer = build_balancer(cfg.balancer, list(runners), **cfg.balancer_args)
+        if hasattr(self.balancer, "reduce"):
+            self.balancer.reduce = dist.all_reduce_mean
+        # the model was built identically everywhere; from here on each rank draws its
+        # own random numbers (dropout, mask-loss subsampling)
+        torch.manual_seed(cfg.seed + 1000 * rank)
         self.scaler = grad_scaler(self.device, cfg.amp)
         self.out = Path(cfg.out)
         self.step = 0
@@ -71,23 +76,31 @@ class Trainer:
         path = latest_checkpoint(self.checkpoint_dir)
         if path is None:
             return False
-        state = load_trainer_state(path, self.model, self.ema, self.optimizer)
+        state = load_trainer_state(path, self.model, self.ema, self.optimizer, self.rank)
         self.step = state["step"]
         for t, r in self.runners.items():
             r.sampler.load_state_dict(state["samplers"][t])
         self.balancer.load_state_dict(state["balancer"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        if self.rank == 0:
+            _truncate_log(self.out / "log.jsonl", self.step)
         return True
 
     def save(self) -> Path | None:
-        if self.rank != 0:
-            return None
-        extra = {"samplers": {t: r.sampler.state_dict() for t, r in self.runners.items()},
-                 "balancer": self.balancer.state_dict(), "config": self.cfg.to_dict()}
-        path = save_trainer_state(self.checkpoint_dir, self.step, self.model, self.ema,
-                                  self.optimizer, extra)
-        kept = sorted(self.checkpoint_dir.glob("step_*"))
-        for old in kept[:-max(1, self.cfg.keep_checkpoints)]:
-            shutil.rmtree(old, ignore_errors=True)
+        """Write a checkpoint of the current step (collective: every rank calls it)."""
+        rng = dist.all_gather_cpu(torch.get_rng_state())
+        path = None
+        if self.rank == 0:
+            extra = {"samplers": {t: r.sampler.state_dict() for t, r in self.runners.items()},
+                     "balancer": self.balancer.state_dict(), "config": self.cfg.to_dict(),
+                     "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None}
+            path = save_trainer_state(self.checkpoint_dir, self.step, self.model, self.ema,
+                                      self.optimizer, extra, rng_states=rng)
+            kept = sorted(self.checkpoint_dir.glob("step_*"))
+            for old in kept[:-max(1, self.cfg.keep_checkpoints)]:
+                shutil.rmtree(old, ignore_errors=True)
+        dist.barrier()
         return path
 
     # ----------------------------------------------------------------- one step
@@ -96,20 +109,27 @@ class Trainer:
         lr = set_lr(self.optimizer, cfg.optim.lr, warmup_cosine(
             self.step, cfg.optim.steps, cfg.optim.warmup_steps, cfg.optim.min_lr_ratio))
         self.model.train()
+        batches = {t: r.next_batch(self.device, self.world) for t, r in self.runners.items()}
         losses, parts, feats = {}, {}, {}
         with autocast(self.device, cfg.amp):
-            for t, runner in self.runners.items():
-                images, targets = runner.next_batch(self.device, self.world)
+            for group in _same_size_groups(batches):
+                # Tasks whose inputs have one size share one backbone pass: the backbone
+                # has no cross-sample ops (GroupNorm, LayerNorm, per-image token scaling),
+                # so this equals separate passes and saves per-op overhead.
+                images = torch.cat([batches[t][0] for t in group])
                 maps = self.model.forward_features(images)
-                out = self.model.heads[t](maps)
-                ld = self.model.heads[t].loss(out, targets)
-                losses[t] = ld["loss"].float() * cfg.tasks[t].loss_weight
-                parts.update({f"{t}/{k}": float(v) for k, v in ld.items() if k != "loss"})
-                feats[t] = maps
+                sizes = [batches[t][0].shape[0] for t in group]
+                for t, task_maps in zip(group, zip(*(m.split(sizes) for m in maps))):
+                    out = self.model.heads[t](list(task_maps))
+                    ld = self.model.heads[t].loss(out, batches[t][1])
+                    losses[t] = ld["loss"].float() * cfg.tasks[t].loss_weight
+                    parts.update({f"{t}/{k}": float(v) for k, v in ld.items() if k != "loss"})
+                    feats[t] = list(task_maps)
         total = self.balancer.combine(losses, feats)
-        if not torch.isfinite(total):
-            raise FloatingPointError(f"non-finite loss at step {self.step}: "
-                                     f"{ {t: float(v) for t, v in losses.items()} }")
+        bad = dist.all_reduce_mean(torch.tensor(0.0 if torch.isfinite(total) else 1.0))
+        if float(bad) > 0:  # every rank stops together instead of hanging in a reduce
+            raise FloatingPointError(f"non-finite loss at step {self.step} (rank {self.rank}: "
+                                     f"{ {t: float(v) for t, v in losses.items()} })")
         self.scaler.scale(total).backward()
         dist.average_gradients(self.params)
         self.scaler.unscale_(self.optimizer)
@@ -177,6 +197,23 @@ class Trainer:
                 bar.close()
             if log is not None:
                 log.close()
+
+
+def _truncate_log(log: Path, step: int) -> None:
+    """Drop log records after ``step`` (they are about to be recomputed)."""
+    if not log.is_file():
+        return
+    keep = [line for line in log.read_text().splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= step]
+    log.write_text("".join(line + "\n" for line in keep))
+
+
+def _same_size_groups(batches: dict[str, tuple[torch.Tensor, Any]]) -> list[list[str]]:
+    """Task keys grouped by input (H, W), in first-seen order."""
+    groups: dict[tuple[int, int], list[str]] = {}
+    for t, (images, _) in batches.items():
+        groups.setdefault(tuple(images.shape[-2:]), []).append(t)
+    return list(groups.values())
 
 
 def _progress(enabled: bool, total: int, initial: int):

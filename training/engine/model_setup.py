@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from argus_edge._errors import CheckpointError
+from argus_edge._errors import CheckpointError, InvalidArgumentError
 
 from ..checkpoint import load_checkpoint
 from ..models import PRESETS, Argus, build_argus
@@ -33,7 +33,8 @@ def build_training_model(cfg: TrainConfig, head_configs: dict[str, Any]) -> Argu
         pretrained_heads = set(base.cfg.heads)
     else:
         if cfg.model not in PRESETS:
-            raise KeyError(f"unknown model {cfg.model!r}; choose from {sorted(PRESETS)}")
+            raise InvalidArgumentError(f"unknown model {cfg.model!r}; "
+                                       f"choose from {sorted(PRESETS)}")
         preset = dataclasses.replace(PRESETS[cfg.model], heads=dict(head_configs),
                                      input_size=tuple(cfg.input_size))
         model = build_argus(preset, cfg.backbone_weights)
@@ -52,8 +53,8 @@ def freeze_for_stage2(model: Argus, frozen_heads: set[str]) -> None:
     for task in frozen_heads:
         model.heads[task].requires_grad_(False)
     if not any(p.requires_grad for p in model.parameters()):
-        raise ValueError("stage 2 has nothing to train: every configured head is already "
-                         "in the init checkpoint")
+        raise InvalidArgumentError("stage 2 has nothing to train: every configured head "
+                                   "is already in the init checkpoint")
 
 
 def trainable_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:

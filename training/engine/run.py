@@ -15,10 +15,11 @@ from .loop import Trainer, device_for
 def run_training(cfg, resume: bool = False, progress: bool = True) -> dict:
     """Train ``cfg`` (a :class:`TrainConfig`); returns the final metrics on rank 0."""
     from ..tasks import build_runners
-    rank, world = dist.init_from_env(device_for(cfg.device))
+    rank, world, device = dist.init_from_env(device_for(cfg.device))
     try:
         runners = build_runners(cfg, rank, world)
-        trainer = Trainer(cfg, runners, progress=progress, rank=rank, world=world)
+        trainer = Trainer(cfg, runners, progress=progress, rank=rank, world=world,
+                          device=device)
         if resume and trainer.resume() and rank == 0:
             print(f"resumed from step {trainer.step}", file=sys.stderr)
         return trainer.fit()

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from argus_edge._errors import CheckpointError
+
 from ..checkpoint import save_checkpoint
 
 LATEST = "latest"
@@ -54,8 +56,13 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
-def save_trainer_state(folder: Path, step: int, model, ema, optimizer, extra: dict) -> Path:
-    """Write a complete checkpoint for ``step`` under ``folder``; returns its path."""
+def save_trainer_state(folder: Path, step: int, model, ema, optimizer, extra: dict,
+                       rng_states: list[torch.Tensor] | None = None) -> Path:
+    """Write a complete checkpoint for ``step`` under ``folder``; returns its path.
+
+    ``rng_states`` holds every data-parallel rank's torch RNG state (rank order); by
+    default this process's.
+    """
     from safetensors.torch import save_file
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"step_{step:08d}"
@@ -67,7 +74,8 @@ def save_trainer_state(folder: Path, step: int, model, ema, optimizer, extra: di
         save_file({k: v.detach().cpu().contiguous() for k, v in ema.state_dict().items()},
                   tmp / "ema.safetensors")
     opt_tensors, opt_meta = _flatten_optimizer(optimizer)
-    opt_tensors["rng.torch"] = torch.get_rng_state()
+    for r, rng in enumerate(rng_states or [torch.get_rng_state()]):
+        opt_tensors[f"rng.torch.{r}"] = rng
     if torch.cuda.is_available():
         opt_tensors["rng.cuda"] = torch.cuda.get_rng_state()
     save_file(opt_tensors, tmp / "optimizer.safetensors")
@@ -87,25 +95,40 @@ def save_trainer_state(folder: Path, step: int, model, ema, optimizer, extra: di
 
 
 def latest_checkpoint(folder: Path) -> Path | None:
-    """The folder ``latest`` points to, or None when there is no checkpoint."""
+    """The folder ``latest`` points to, or None when the run has no checkpoint.
+
+    Raises:
+        CheckpointError: ``latest`` names a folder that is missing or incomplete (a
+            resume must not silently restart from step 0).
+    """
     pointer = folder / LATEST
     if not pointer.is_file():
         return None
     path = folder / pointer.read_text().strip()
-    return path if (path / "trainer_state.json").is_file() else None
+    if not (path / "trainer_state.json").is_file():
+        raise CheckpointError(f"{pointer} names {path.name}, which is missing or incomplete")
+    return path
 
 
-def load_trainer_state(path: Path, model, ema, optimizer) -> dict:
-    """Restore model, EMA, optimizer and RNG from ``path``; returns the JSON state."""
+def load_trainer_state(path: Path, model, ema, optimizer, rank: int = 0) -> dict:
+    """Restore model, EMA, optimizer and this rank's RNG from ``path``; returns the JSON
+    state.
+
+    Raises:
+        CheckpointError: a part the run needs is missing.
+    """
     from safetensors.torch import load_file
     state = json.loads((path / "trainer_state.json").read_text())
     weights = load_file(path / "model.safetensors")
     model.load_state_dict(weights, strict=True)
-    if ema is not None and (path / "ema.safetensors").is_file():
+    if ema is not None:
+        if not (path / "ema.safetensors").is_file():
+            raise CheckpointError(f"{path} has no EMA weights but this run keeps an EMA")
         ema.load_state_dict(load_file(path / "ema.safetensors"), state["ema_updates"])
     opt_tensors = load_file(path / "optimizer.safetensors")
     optimizer.load_state_dict(_unflatten_optimizer(opt_tensors, state["optimizer"]))
-    torch.set_rng_state(opt_tensors["rng.torch"])
+    key = f"rng.torch.{rank}" if f"rng.torch.{rank}" in opt_tensors else "rng.torch.0"
+    torch.set_rng_state(opt_tensors[key])
     if "rng.cuda" in opt_tensors and torch.cuda.is_available():
         torch.cuda.set_rng_state(opt_tensors["rng.cuda"])
     np.random.set_state(_np_state_from(state["rng"]["numpy"]))

@@ -41,7 +41,10 @@ class AttentionalPoolerHead(TaskHead):
         super().__init__()
         if cfg.class_names and len(cfg.class_names) != cfg.num_classes:
             raise ValueError("class_names must have num_classes entries")
-        heads = cfg.num_heads if in_channels % cfg.num_heads == 0 else 1
+        if in_channels % cfg.num_heads:
+            raise ValueError(f"cls head: {cfg.num_heads} attention heads do not divide "
+                             f"{in_channels} channels")
+        heads = cfg.num_heads
         self.cfg, self.in_channels = cfg, in_channels
         self.queries = nn.Parameter(torch.randn(1, cfg.num_queries, in_channels) * 0.02)
         self.level_embed = nn.Parameter(torch.zeros(len(cfg.levels), in_channels))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from ._dist import global_mean
+
 _EPS_DEPTH = 1e-6  # predicted depths are clamped here before the log
 
 
@@ -71,7 +73,8 @@ def gradient_matching_loss(residual: torch.Tensor, mask: torch.Tensor,
 
     At each scale s (the maps subsampled by 2^s, as MiDaS does), the sum of
     ``|∂x r| + |∂y r|`` over pixel pairs that are both valid, divided by the number of
-    valid pixels of the batch; summed over scales. On log depth it vanishes exactly when
+    valid pixels of the batch (averaged over data-parallel ranks, so splitting a batch
+    over processes does not change it); summed over scales. On log depth it vanishes exactly when
     ``pred = k·gt`` for any k > 0: it asks for the right relative structure (edges,
     slopes) and leaves the global scale to SILog.
 
@@ -87,9 +90,7 @@ def gradient_matching_loss(residual: torch.Tensor, mask: torch.Tensor,
     for s in range(scales):
         step = 2 ** s
         r, m = residual[:, ::step, ::step], mask[:, ::step, ::step].float()
-        count = m.sum()
-        if count == 0:
-            continue
+        count = global_mean(m.sum(), m.device)  # averaged over ranks (≥ 1)
         mx = m[:, :, 1:] * m[:, :, :-1]
         my = m[:, 1:, :] * m[:, :-1, :]
         gx = (r[:, :, 1:] - r[:, :, :-1]).abs() * mx

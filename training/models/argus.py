@@ -8,7 +8,6 @@ from torch import nn
 
 from ..heads import build_head
 from .adapter import ViTAdapter
-from .adapter.interaction import resize_like
 from .backbones import DinoV2
 from .configs import ArgusConfig, check_input_size
 from .layers import reference_points
@@ -55,7 +54,8 @@ class Argus(nn.Module):
 
     # ------------------------------------------------------------------ forward
     def vit_input(self, images: torch.Tensor) -> torch.Tensor:
-        """The 14/16 rescale: bilinear with antialiasing (the runtime does the same in C++)."""
+        """The 14/16 rescale: bilinear with antialiasing, the same resize as the C++ core's
+        ``argus_edge._core.resize_bilinear``."""
         size = self.cfg.vit_input_size(*images.shape[-2:])
         return F.interpolate(images, size=size, mode="bilinear", align_corners=False,
                              antialias=True)
@@ -134,6 +134,13 @@ class Argus(nn.Module):
             "total": count(self.parameters()),
             "trainable": count(p for p in self.parameters() if p.requires_grad),
         }
+
+
+def resize_like(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize used to add the ViT's maps to the adapter's."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
 def _check_indexes(cfg: ArgusConfig) -> None:

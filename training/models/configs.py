@@ -12,8 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-IMAGENET_MEAN = (123.675, 116.28, 103.53)  # pixel units, RGB
-IMAGENET_STD = (58.395, 57.12, 57.375)
+from argus_edge._preprocess import IMAGENET_MEAN, IMAGENET_STD  # pixel units, RGB
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,19 @@ class ViTConfig:
     interpolate_antialias: bool = True
     interpolate_offset: float = 0.0
 
+    def __post_init__(self) -> None:
+        _check_range("embed_dim", self.embed_dim, 1, 8192)
+        _check_range("depth", self.depth, 1, 256)
+        _check_range("num_heads", self.num_heads, 1, 256)
+        _check_range("patch_size", self.patch_size, 1, 64)
+        _check_range("num_registers", self.num_registers, 0, 64)
+        _check_range("pretrain_size", self.pretrain_size, self.patch_size, 4096)
+        if self.embed_dim % self.num_heads:
+            raise ValueError(f"embed_dim {self.embed_dim} is not divisible by "
+                             f"num_heads {self.num_heads}")
+        if not 0 < self.mlp_ratio <= 64:
+            raise ValueError(f"mlp_ratio must be in (0, 64], got {self.mlp_ratio}")
+
 
 @dataclass(frozen=True)
 class AdapterConfig:
@@ -76,6 +88,16 @@ class AdapterConfig:
     token_scaling: bool = True
     add_vit_features: bool = True
     gamma_init: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_range("conv_inplanes", self.conv_inplanes, 1, 4096)
+        _check_range("n_points", self.n_points, 1, 64)
+        _check_range("extra_extractors", self.extra_extractors, 0, 16)
+        _check_range("deform_heads", self.deform_heads, 0, 256)
+        if not self.interaction_indexes:
+            raise ValueError("interaction_indexes must name at least one interaction")
+        if not (0 < self.value_ratio <= 4 and 0 < self.cffn_ratio <= 16):
+            raise ValueError("value_ratio and cffn_ratio must be positive and moderate")
 
 
 @dataclass(frozen=True)
@@ -142,6 +164,12 @@ class ArgusConfig:
             from ..heads import head_config_from_dict
             d["heads"] = {task: head_config_from_dict(task, hd) for task, hd in heads_d.items()}
         return cls(vit=vit, adapter=adapter, **d)
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    """Config sanity: a checkpoint header must not be able to request absurd models."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"{name} must be an int in [{low}, {high}], got {value!r}")
 
 
 def check_input_size(height: int, width: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from argus_edge._errors import UnknownTaskError
+
 from ..engine.config import TrainConfig
 from ._base import TaskRunner
 from ._synthetic import expand_synthetic
@@ -30,7 +32,8 @@ def build_runners(cfg: TrainConfig, rank: int = 0, world: int = 1,
     runners = {}
     for task, tcfg in cfg.tasks.items():
         if task not in RUNNERS:
-            raise KeyError(f"no training support for task {task!r}; known: {sorted(RUNNERS)}")
+            raise UnknownTaskError(f"no training support for task {task!r}; "
+                                   f"known: {sorted(RUNNERS)}")
         spec = expand_synthetic(task, tcfg.dataset)
         val = expand_synthetic(task, tcfg.val_dataset) if tcfg.val_dataset else None
         size = tuple(tcfg.input_size or DEFAULT_SIZES.get(task, cfg.input_size))

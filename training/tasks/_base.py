@@ -17,9 +17,16 @@ from argus_edge._errors import InvalidArgumentError
 
 from ..engine.sampler import ResumableSampler
 
-# PIL, cv2 and numpy release the GIL while decoding and resizing, so threads overlap
-# the loading of one batch's samples without worker processes.
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argus-load")
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """PIL, cv2 and numpy release the GIL while decoding and resizing, so threads
+    overlap the loading of one batch's samples without worker processes."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argus-load")
+    return _POOL
 
 
 class TaskRunner:
@@ -53,7 +60,7 @@ class TaskRunner:
     def next_batch(self, device: torch.device, world: int = 1) -> tuple[torch.Tensor, dict]:
         """The next local batch: (images (B, 3, H, W) on ``device``, targets)."""
         picks = self.sampler.next_indices(self.batch_size // world)
-        samples = list(_POOL.map(self._sample, picks))
+        samples = list(_pool().map(self._sample, picks))
         return self.collate(samples, device)
 
     # ------------------------------------------------------------------ hooks
@@ -72,7 +79,7 @@ class TaskRunner:
         n = min(len(self.val_dataset), max_images)
         for start in range(0, n, batch_size):
             idx = range(start, min(n, start + batch_size))
-            yield list(_POOL.map(self.val_dataset.__getitem__, idx))
+            yield list(_pool().map(self.val_dataset.__getitem__, idx))
 
 
 def stack_images(samples: list[dict], device: torch.device) -> torch.Tensor:

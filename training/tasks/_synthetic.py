@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from argus_edge._errors import UnknownTaskError
+
 
 def expand_synthetic(task: str, spec: dict) -> dict:
     """Return ``spec`` unchanged unless it names a synthetic dataset root."""
@@ -23,5 +25,5 @@ def expand_synthetic(task: str, spec: dict) -> dict:
     }
     paths["inst"] = paths["det"]
     if task not in paths:
-        raise KeyError(f"the synthetic dataset has no data for task {task!r}")
+        raise UnknownTaskError(f"the synthetic dataset has no data for task {task!r}")
     return {k: str(v) for k, v in paths[task].items()}

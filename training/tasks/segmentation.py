@@ -45,9 +45,11 @@ class SegmentationRunner(TaskRunner):
                             Resize(size, "letterbox", mean), Normalize(mean, std)])
         val_tf = Compose([Resize(size, "letterbox", mean), Normalize(mean, std)])
         labels = resolve(spec["labels"])
-        train = SegmentationPNG(resolve(spec["images"]), labels, train_tf, seed=seed)
+        rzl = bool(spec.get("reduce_zero_label", False))  # ADE20K: label 0 = "other"
+        train = SegmentationPNG(resolve(spec["images"]), labels, train_tf,
+                                reduce_zero_label=rzl, seed=seed)
         val = (SegmentationPNG(resolve(val_spec["images"]), resolve(val_spec["labels"]), val_tf,
-                               seed=seed) if val_spec else None)
+                               reduce_zero_label=rzl, seed=seed) if val_spec else None)
         names = _class_names(spec, labels)
         overrides = dict(head_overrides)
         if names and "num_classes" not in overrides:

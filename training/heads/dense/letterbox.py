@@ -36,10 +36,11 @@ class Letterbox:
 
     @classmethod
     def fit(cls, image_hw: tuple[int, int], input_hw: tuple[int, int]) -> Letterbox:
-        """Aspect-preserving fit of an image into the input, centred (as ``preprocess``)."""
-        (ih, iw), (h, w) = image_hw, input_hw
-        s = min(w / iw, h / ih)
-        return cls(s, s, (w - iw * s) / 2, (h - ih * s) / 2, int(iw), int(ih))
+        """Aspect-preserving fit of an image into the input, centred: the C++ core's
+        geometry (``argus_edge._core.transform_for``), as ``preprocess`` applies it."""
+        from argus_edge._core import transform_for
+        t = transform_for(tuple(image_hw), tuple(input_hw), "letterbox")
+        return cls(t.scale_x, t.scale_y, t.offset_x, t.offset_y, t.image_width, t.image_height)
 
 
 def boxes_to_image(boxes: np.ndarray, transform) -> np.ndarray:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..layers import MSDeformAttn
@@ -112,15 +111,11 @@ class InteractionBlock(nn.Module):
         tokens = torch.cat([prefix, x], dim=1)
         for blk in blocks:
             tokens = blk(tokens)
-        x = tokens[:, n_prefix:]
-        feat = x * self._scale(x)
+        # The extractor reads the ViT tokens through feat_norm (a LayerNorm), on which a
+        # per-image scale has no effect: only the injector's update needs the scaling.
+        feat = tokens[:, n_prefix:]
         for extractor in (self.extractor, *self.extra_extractors):
             c = extractor(c, ref_c, feat, grid, c_shapes)
         return tokens, c
 
 
-def resize_like(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinear resize used to add ViT features to the adapter maps."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)

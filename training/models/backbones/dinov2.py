@@ -41,6 +41,7 @@ class DinoV2(nn.Module):
         self.norm = nn.LayerNorm(d, eps=cfg.ln_eps)
         self._fixed_grid: tuple[int, int] | None = None
         self.register_buffer("_fixed_pos", torch.empty(0), persistent=False)
+        self.register_load_state_dict_post_hook(_refresh_fixed_pos)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -129,3 +130,10 @@ class DinoV2(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Last hidden state after the final norm, (B, 1 + R + h*w, D)."""
         return self.norm(self._run_blocks(x))
+
+
+def _refresh_fixed_pos(module: DinoV2, incompatible_keys) -> None:
+    """New weights make a pos-embed precomputed by ``fix_input_size`` stale: redo it."""
+    grid = module.fixed_grid
+    if grid is not None:
+        module.fix_input_size(grid[0] * module.patch_size, grid[1] * module.patch_size)
