@@ -35,7 +35,7 @@ def _config(root: Path, out: Path, tasks=("cls", "sem"), steps=6, **kw) -> dict:
         "det": {"channels": 32, "num_convs": 1},
         "inst": {"channels": 32, "num_convs": 1, "num_protos": 8, "proto_channels": 16},
         "pose": {"features": 32, "heatmap_size": [16, 16]},
-        "depth": {"features": 32, "max_depth": 16.0},
+        "depth": {"features": 32, "max_depth": 16.0, "init_depth": 8.0},
     }
     spec = lambda split: {"synthetic": str(root), "split": split}  # noqa: E731
     cfg = {
@@ -175,10 +175,9 @@ def test_all_six_tasks_learn_and_beat_the_untrained_model(learnable_root, tmp_pa
     assert after["det"]["box_AP50"] >= before["det"]["box_AP50"]
     assert after["inst"]["mask_AP50"] >= before["inst"]["mask_AP50"]
     assert after["pose"]["AP"] >= before["pose"]["AP"]
-    # the EMA-free final checkpoint rebuilds with all six heads
-    from argus_edge.training.checkpoint import load_checkpoint
-    latest = (tmp_path / "run" / "checkpoints" / "latest").read_text().strip()
-    model = load_checkpoint(tmp_path / "run" / "checkpoints" / latest / "model.safetensors")
+    # the run's checkpoint folder rebuilds the model with all six heads
+    from argus_edge.training.engine.state import load_run_checkpoint
+    model = load_run_checkpoint(tmp_path / "run" / "checkpoints")
     assert sorted(model.tasks) == sorted(cfg.tasks)
 
 

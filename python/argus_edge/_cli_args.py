@@ -20,7 +20,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def add_evaluate_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """``evaluate``: every task's metrics for a checkpoint."""
-    p.add_argument("--checkpoint", required=True, help="Argus checkpoint (.safetensors)")
+    p.add_argument("--checkpoint", required=True,
+                   help="Argus checkpoint (.safetensors), or a run's checkpoint folder "
+                        "(its EMA weights are used)")
     p.add_argument("--config", required=True, help="training config with val_dataset entries")
     p.add_argument("--max-images", type=int, default=1000, help="validation images per task")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto")

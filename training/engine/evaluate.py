@@ -18,6 +18,7 @@ from ..checkpoint import load_checkpoint
 from ..evaluation import summarize
 from .config import load_train_config
 from .loop import device_for
+from .state import load_run_checkpoint
 
 
 def evaluate_checkpoint(checkpoint: str | Path, config: str | Path, max_images: int = 1000,
@@ -25,7 +26,9 @@ def evaluate_checkpoint(checkpoint: str | Path, config: str | Path, max_images: 
     """Evaluate every head of ``checkpoint`` that ``config`` gives a validation set for.
 
     Args:
-        checkpoint: an Argus checkpoint (``model.safetensors`` of a run, or an exported one).
+        checkpoint: an Argus checkpoint file, or a trainer checkpoint folder
+            (``RUN/checkpoints/step_XXXXXXXX`` or ``RUN/checkpoints``), whose EMA weights
+            are used when the run kept an EMA.
         config: the training config naming each task's ``val_dataset``.
         max_images: cap on validation images per task.
         device: ``auto``, ``cpu`` or ``cuda``.
@@ -36,7 +39,8 @@ def evaluate_checkpoint(checkpoint: str | Path, config: str | Path, max_images: 
     """
     from ..tasks import build_runners
     cfg = load_train_config(config)
-    model = load_checkpoint(checkpoint)
+    model = (load_run_checkpoint(Path(checkpoint)) if Path(checkpoint).is_dir()
+             else load_checkpoint(checkpoint))
     wanted = [t for t in (tasks or model.tasks) if t in cfg.tasks and cfg.tasks[t].val_dataset]
     missing = [t for t in (tasks or []) if t not in wanted]
     if missing:

@@ -144,3 +144,32 @@ def _np_state() -> list:
 
 def _np_state_from(s: list) -> tuple:
     return (s[0], np.array(s[1], dtype=np.uint32), s[2], s[3], s[4])
+
+
+def load_run_checkpoint(path: Path, ema: bool = True):
+    """The model of a trainer checkpoint folder, with the EMA weights when ``ema`` and the
+    run kept one (the weights the run validated and would ship).
+
+    Args:
+        path: a ``step_XXXXXXXX`` folder, or a run's ``checkpoints`` folder (its latest).
+        ema: overlay the EMA of the trainable weights.
+
+    Returns:
+        An ``Argus`` model in eval mode.
+    """
+    from safetensors.torch import load_file
+
+    from ..checkpoint import load_checkpoint
+    path = Path(path)
+    if (path / LATEST).is_file():
+        path = latest_checkpoint(path)
+    if not (path / "model.safetensors").is_file():
+        raise CheckpointError(f"{path} is not a trainer checkpoint folder (no model.safetensors)")
+    model = load_checkpoint(path / "model.safetensors")
+    if ema and (path / "ema.safetensors").is_file():
+        averaged = load_file(path / "ema.safetensors")
+        missing, unexpected = model.load_state_dict(averaged, strict=False)
+        if unexpected:
+            raise CheckpointError(f"{path}/ema.safetensors has keys the model lacks: "
+                                  f"{unexpected[:5]}")
+    return model.eval()
