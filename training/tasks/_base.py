@@ -64,11 +64,30 @@ class TaskRunner:
         return self.collate(samples, device)
 
     # ------------------------------------------------------------------ hooks
+    @classmethod
+    def build(cls, spec: dict, val_spec: dict | None, size: tuple[int, int], batch_size: int,
+              head_overrides: dict, mean, std, seed: int, rank: int, world: int) -> TaskRunner:
+        """Build the runner of a task from its config.
+
+        Args:
+            spec: the training dataset spec (paths; see docs/training.md).
+            val_spec: the validation dataset spec, or None.
+            size: the input (height, width) of this task.
+            batch_size: the global batch size.
+            head_overrides: keyword arguments for the head config (class counts and
+                names come from the dataset when not given).
+            mean, std: normalisation in pixel units.
+            seed, rank, world: sampling and augmentation streams.
+        """
+        raise NotImplementedError
+
     def collate(self, samples: list[dict], device: torch.device) -> tuple[torch.Tensor, dict]:
+        """Samples → (images on ``device``, the targets the head's ``loss`` takes)."""
         raise NotImplementedError
 
     @torch.no_grad()
     def evaluate(self, model, device: torch.device, max_images: int) -> dict[str, float]:
+        """The task's metrics for ``model`` on up to ``max_images`` validation samples."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ helpers
