@@ -14,7 +14,11 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from argus_edge.training.heads import PoseHead, PoseHeadConfig, build_head  # noqa: E402
-from argus_edge.training.data.affine import get_affine_transform  # noqa: E402
+from argus_edge.training.data.affine import (  # noqa: E402
+    affine_points,
+    get_affine_transform,
+    invert_affine,
+)
 from argus_edge.training.heads import pose_codec as pc  # noqa: E402
 from argus_edge.training.models import PRESETS, ArgusConfig  # noqa: E402
 from argus_edge.training.models.argus import Argus  # noqa: E402
@@ -167,7 +171,7 @@ def test_decode_through_affine_matches_hand_computation():
     np.testing.assert_allclose(kps[0, 0], [x, y], atol=1e-4)
     assert scores[0, 0] == 1.0
     # the box edges land on the first/last pixel centres
-    corners = pc.apply_affines(np.array([[225.0, 100.0], [375.0, 300.0]]), warp)
+    corners = affine_points(np.array([[225.0, 100.0], [375.0, 300.0]]), warp)
     np.testing.assert_allclose(corners, [[0, 0], [191, 255]], atol=1e-9)
 
 
@@ -178,8 +182,8 @@ def test_rotated_crop_pipeline_recovers_image_keypoints():
     warps = np.stack([get_affine_transform(c, b, r, IN[::-1])
                       for c, b, r in zip(centers, boxes, rng.uniform(-40, 40, 4))])
     crop_kps = _interior_keypoints(rng, 4)
-    image_kps = pc.apply_affines(crop_kps, pc.invert_affines(warps))
-    np.testing.assert_allclose(pc.apply_affines(image_kps, warps), crop_kps, atol=1e-9)
+    image_kps = affine_points(crop_kps, invert_affine(warps))
+    np.testing.assert_allclose(affine_points(image_kps, warps), crop_kps, atol=1e-9)
     heatmaps, _ = pc.encode_udp_heatmaps(crop_kps, np.ones((4, 17)), HM, IN)
     decoded, _ = pc.decode_udp_heatmaps(heatmaps, IN, warps)
     scale_px = boxes[:, None, :] / (np.array([IN[1], IN[0]]) - 1) / SCALE  # image px per hm px
@@ -229,7 +233,7 @@ def test_head_predict_with_flip_and_warps():
     out = head.predict({"heatmaps": torch.from_numpy(hm)}, warps=warps,
                        flipped_outputs={"heatmaps": torch.from_numpy(flipped)})
     assert out["keypoints"].shape == (2, 17, 2) and out["scores"].shape == (2, 17)
-    expect = pc.apply_affines(kps, pc.invert_affines(warps))
+    expect = affine_points(kps, invert_affine(warps))
     np.testing.assert_allclose(out["keypoints"], expect, atol=0.05)
 
 

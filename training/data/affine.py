@@ -70,13 +70,19 @@ def get_affine_transform(
 
 
 def invert_affine(matrix: np.ndarray) -> np.ndarray:
-    """Inverse of a (2, 3) affine matrix."""
-    full = np.vstack([np.asarray(matrix, np.float64), [0.0, 0.0, 1.0]])
-    return np.linalg.inv(full)[:2]
+    """Inverse of a (2, 3) affine matrix, or of a stack (..., 2, 3) of them."""
+    matrix = np.asarray(matrix, np.float64)
+    lin_inv = np.linalg.inv(matrix[..., :2])
+    return np.concatenate([lin_inv, -lin_inv @ matrix[..., 2:]], axis=-1)
 
 
 def affine_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Applies a (2, 3) affine matrix to (..., 2) points; returns float64 (..., 2)."""
-    pts = np.asarray(points, np.float64)
+    """Applies affine matrices to points; returns float64 of the points' shape.
+
+    Args:
+        points: (..., K, 2) points (x, y).
+        matrix: one (2, 3) matrix for all points, or (..., 2, 3) with one matrix per
+            leading index of ``points`` (e.g. one crop warp per person).
+    """
     m = np.asarray(matrix, np.float64)
-    return pts @ m[:, :2].T + m[:, 2]
+    return np.asarray(points, np.float64) @ np.swapaxes(m[..., :2], -1, -2) + m[..., None, :, 2]

@@ -17,25 +17,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..data.affine import affine_points, invert_affine
+
 # The log of the smoothed heatmap is taken after clipping to this range (mmpose's values).
 _LOG_CLIP = (1e-3, 50.0)
-
-
-def invert_affines(matrix: np.ndarray) -> np.ndarray:
-    """Inverse of (..., 2, 3) affine matrices, same layout (batched
-    :func:`argus_edge.training.data.affine.invert_affine`)."""
-    matrix = np.asarray(matrix, np.float64)
-    lin_inv = np.linalg.inv(matrix[..., :2])
-    shift = -lin_inv @ matrix[..., 2:]
-    return np.concatenate([lin_inv, shift], axis=-1)
-
-
-def apply_affines(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Map (..., K, 2) points through (..., 2, 3) matrices, one matrix per leading index
-    (batched :func:`argus_edge.training.data.affine.affine_points`)."""
-    matrix = np.asarray(matrix, np.float64)
-    return np.asarray(points, np.float64) @ np.swapaxes(matrix[..., :2], -1, -2) \
-        + matrix[..., None, :, 2]
 
 
 def crop_to_heatmap_scale(input_size: Sequence[int], heatmap_size: Sequence[int]) -> np.ndarray:
@@ -203,7 +188,7 @@ def decode_udp_heatmaps(heatmaps: np.ndarray, input_size: Sequence[int],
                        kps)
     kps = kps / crop_to_heatmap_scale(input_size, heatmaps.shape[-2:])
     if warps is not None:
-        kps = apply_affines(kps, invert_affines(warps))
+        kps = affine_points(kps, invert_affine(warps))
     return kps.astype(np.float32), scores
 
 

@@ -113,8 +113,7 @@ def load_dinov2_weights(vit: DinoV2, source: WeightSource, *,
         raise CheckpointError(f"{origin} ({fmt} format) does not match the DINOv2 model; "
                               f"keys in the official layout: {diff.describe()}")
     with torch.no_grad():
-        vit.load_state_dict(state, strict=True)
-    _refresh_fixed_pos_embed(vit)
+        vit.load_state_dict(state, strict=True)  # its post-hook refreshes a fixed pos-embed
 
 
 def _convert(state: dict[str, torch.Tensor],
@@ -124,10 +123,3 @@ def _convert(state: dict[str, torch.Tensor],
                                    f"got {key_format!r}")
     fmt = detect_key_format(state) if key_format == "auto" else key_format
     return _CONVERTERS[fmt](state), fmt
-
-
-def _refresh_fixed_pos_embed(vit: DinoV2) -> None:
-    """A position embedding precomputed for export is stale after new weights: redo it."""
-    grid = vit.fixed_grid
-    if grid is not None:
-        vit.fix_input_size(grid[0] * vit.patch_size, grid[1] * vit.patch_size)

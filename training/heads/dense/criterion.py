@@ -10,7 +10,7 @@ Targets (per batch, lists with one entry per image, in input-tensor pixels):
   area-averaged to the prototype grid, giving soft targets at the edges).
 
 Normalisation: classification and box losses are sums divided by the number of
-positives averaged over data-parallel ranks (:func:`.losses.global_mean`); the mask loss
+positives averaged over data-parallel ranks (:func:`argus_edge.training.heads._dist.global_mean`); the mask loss
 is divided by the (rank-averaged) number of instances whose masks were assembled.
 """
 
@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from .assigner import Assignment, atss_assign
 from .box_ops import distance_to_box
 from .config import DetHeadConfig, InstHeadConfig
-from .losses import giou_loss, global_mean, mask_loss, quality_focal_loss
+from .._dist import global_mean
+from .losses import giou_loss, mask_loss, quality_focal_loss
 from .mask_paste import PROTO_STRIDE
 from .protonet import assemble_mask_logits
 

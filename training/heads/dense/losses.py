@@ -1,7 +1,7 @@
 """Losses of the dense head: Quality Focal Loss, GIoU loss, cropped mask BCE + dice.
 
 Every function returns a *sum*; the caller divides by a normaliser that is averaged over
-data-parallel ranks (:func:`global_mean`), so the gradient does not depend on how a batch
+data-parallel ranks (:func:`argus_edge.training.heads._dist.global_mean`), so the gradient does not depend on how a batch
 is split across processes.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .._dist import global_mean  # noqa: F401  (re-exported for the criterion)
 from .box_ops import aligned_iou_giou
 
 
