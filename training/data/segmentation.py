@@ -8,14 +8,12 @@ import numpy as np
 from argus_edge._errors import ImageError
 from PIL import Image
 
+from ..evaluation.segmentation import IGNORE_INDEX  # the label losses and metrics skip
 from ._base import Sample, Transform, TransformedDataset
 from ._io import read_rgb
 from ._pairs import list_images, pair_by_stem
 
 __all__ = ["SegmentationPNG", "IGNORE_INDEX", "read_label_png"]
-
-#: Label value that losses and metrics skip.
-IGNORE_INDEX = 255
 
 
 def read_label_png(path: str | Path) -> np.ndarray:

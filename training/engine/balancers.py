@@ -20,14 +20,15 @@ class StaticBalancer:
 
     name = "static"
 
-    def __init__(self, tasks: Sequence[str]) -> None:
+    def __init__(self, tasks: Sequence[str], reduce: Reduce | None = None) -> None:
         self.tasks = list(tasks)
+        self.reduce = reduce  # mean over data-parallel ranks, for balancer statistics
 
     def combine(self, losses: dict[str, torch.Tensor], feats=None) -> torch.Tensor:
         return sum(losses[t] for t in self.tasks)
 
-    def after_step(self, losses: dict[str, float], reduce: Reduce | None = None) -> None:
-        pass
+    def after_step(self, losses: dict[str, float]) -> None:
+        """Update the balancer from this step's losses (already averaged over ranks)."""
 
     def weights(self) -> dict[str, float]:
         return {t: 1.0 for t in self.tasks}
@@ -56,9 +57,8 @@ class FAMO(StaticBalancer):
 
     def __init__(self, tasks: Sequence[str], lr: float = 0.025, weight_decay: float = 0.001,
                  eps: float = 1e-8, reduce: Reduce | None = None) -> None:
-        super().__init__(tasks)
+        super().__init__(tasks, reduce)
         self.eps = eps
-        self.reduce = reduce
         self.logits = torch.zeros(len(self.tasks), requires_grad=True)
         self.opt = torch.optim.Adam([self.logits], lr=lr, weight_decay=weight_decay)
         self.prev: torch.Tensor | None = None
@@ -74,7 +74,7 @@ class FAMO(StaticBalancer):
         self._last_w = w.detach().cpu()
         return sum(w[i] * losses[t] for i, t in enumerate(self.tasks))
 
-    def after_step(self, losses: dict[str, float], reduce: Reduce | None = None) -> None:
+    def after_step(self, losses: dict[str, float]) -> None:
         cur = torch.tensor([max(losses[t], 0.0) + self.eps for t in self.tasks])
         if self.prev is not None:
             delta = self.prev.log() - cur.log()
@@ -123,8 +123,9 @@ class GradNorm(StaticBalancer):
 
     name = "gradnorm"
 
-    def __init__(self, tasks: Sequence[str], alpha: float = 1.5, lr: float = 0.025) -> None:
-        super().__init__(tasks)
+    def __init__(self, tasks: Sequence[str], alpha: float = 1.5, lr: float = 0.025,
+                 reduce: Reduce | None = None) -> None:
+        super().__init__(tasks, reduce)
         self.alpha = alpha
         self.w = torch.ones(len(self.tasks), requires_grad=True)
         self.opt = torch.optim.Adam([self.w], lr=lr)
@@ -145,13 +146,13 @@ class GradNorm(StaticBalancer):
         w = self.w.detach().to(losses[self.tasks[0]].device)
         return sum(w[i] * losses[t] for i, t in enumerate(self.tasks))
 
-    def after_step(self, losses: dict[str, float], reduce: Reduce | None = None) -> None:
+    def after_step(self, losses: dict[str, float]) -> None:
         cur = torch.tensor([losses[t] for t in self.tasks]).clamp_min(1e-12)
         g = self._grad_norms
         if g is None:
             return
-        if reduce is not None:
-            g = reduce(g)
+        if self.reduce is not None:
+            g = self.reduce(g)
         if self.initial is None:
             self.initial = cur.clone()
         ratio = cur / self.initial

@@ -55,9 +55,8 @@ class Trainer:
         self.params = trainable_parameters(self.model)
         self.optimizer = build_optimizer(self.model, cfg.optim.lr, cfg.optim.weight_decay)
         self.ema = ModelEma(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.balancer = build_balancer(cfg.balancer, list(runners), **cfg.balancer_args)
-        if hasattr(self.balancer, "reduce"):
-            self.balancer.reduce = dist.all_reduce_mean
+        self.balancer = build_balancer(cfg.balancer, list(runners), reduce=dist.all_reduce_mean,
+                                       **cfg.balancer_args)
         # the model was built identically everywhere; from here on each rank draws its
         # own random numbers (dropout, mask-loss subsampling)
         torch.manual_seed(cfg.seed + 1000 * rank)
@@ -141,7 +140,7 @@ class Trainer:
             self.ema.update(self.model)
         reduced = dist.all_reduce_mean(torch.stack([v.detach().float().cpu() for v in losses.values()]))
         task_losses = dict(zip(losses, reduced.tolist()))
-        self.balancer.after_step(task_losses, dist.all_reduce_mean)
+        self.balancer.after_step(task_losses)
         self.step += 1
         return {"step": self.step, "lr": lr, "loss": float(sum(task_losses.values())),
                 "grad_norm": float(gnorm),

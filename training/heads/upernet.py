@@ -9,13 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..evaluation.segmentation import IGNORE_INDEX
 from ._blocks import ConvNormAct
 from ._dist import global_mean
 from ._pooling import adaptive_avg_pool2d
 from ._registry import register_head
 from .base import Features, TaskHead
-
-IGNORE_INDEX = 255
 
 
 @dataclass(frozen=True)
