@@ -3,6 +3,7 @@ after a kill equals an uninterrupted run; stage 2 trains only the new head."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -163,18 +164,22 @@ def test_all_six_tasks_learn_and_beat_the_untrained_model(learnable_root, tmp_pa
         losses = [r[f"{task}/loss"] for r in steps]
         assert np.mean(losses[-5:]) < np.mean(losses[:5]), task
     after = final["val"]
-    # A randomly initialised ViT needs a few hundred steps before whole-image
-    # classification leaves chance level (dense tasks learn local features first), so
-    # this short run checks that the cls loss falls (above) and that its top-1 stays
-    # sane; the recorded 1000-step run in docs/training.md shows top-1 learned.
-    assert after["cls"]["top1"] >= 0.0
     assert after["sem"]["mIoU"] > before["sem"]["mIoU"]
     assert after["depth"]["AbsRel"] < before["depth"]["AbsRel"]
-    # 30 steps at 64 px are too few for AP to move reliably: not worse (the recorded
-    # 1000-step run in docs/training.md shows them learned)
-    assert after["det"]["box_AP50"] >= before["det"]["box_AP50"]
-    assert after["inst"]["mask_AP50"] >= before["inst"]["mask_AP50"]
-    assert after["pose"]["AP"] >= before["pose"]["AP"]
+    assert after["det"]["box_AP50"] > before["det"]["box_AP50"]
+    assert after["inst"]["mask_AP50"] > before["inst"]["mask_AP50"]
+    assert after["pose"]["AP"] > before["pose"]["AP"]
+    # A randomly initialised ViT needs a few hundred steps before whole-image
+    # classification generalises (the recorded run in docs/training.md shows it), so in
+    # 60 steps cls is checked on the images it trains on: top-1 must beat the untrained
+    # model there (measured: 0.14 -> 0.32).
+    fit_cfg = dataclasses.replace(cfg, tasks={"cls": dataclasses.replace(
+        cfg.tasks["cls"], val_dataset=cfg.tasks["cls"].dataset)})
+    fit = build_runners(fit_cfg)["cls"]
+    untrained = Trainer(cfg, build_runners(cfg), progress=False).eval_model()
+    cpu = torch.device("cpu")
+    assert fit.evaluate(trainer.eval_model(), cpu, 96)["top1"] > \
+        fit.evaluate(untrained, cpu, 96)["top1"]
     # the run's checkpoint folder rebuilds the model with all six heads
     from argus_edge.training.engine.state import load_run_checkpoint
     model = load_run_checkpoint(tmp_path / "run" / "checkpoints")
