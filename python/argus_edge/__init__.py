@@ -9,6 +9,7 @@ from ._errors import (
     ArgusError,
     BackendUnavailableError,
     BundleError,
+    BundleNotFoundError,
     CheckpointError,
     ImageError,
     InvalidArgumentError,
@@ -16,6 +17,7 @@ from ._errors import (
 )
 from ._version import __version__
 from ._preprocess import IMAGENET_MEAN, IMAGENET_STD, preprocess
+from .bundle import BlobInfo, Bundle, describe, read_bundle, write_bundle
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -29,4 +31,10 @@ __all__ = [
     "UnknownTaskError",
     "__version__",
     "preprocess",
+    "BlobInfo",
+    "Bundle",
+    "BundleNotFoundError",
+    "describe",
+    "read_bundle",
+    "write_bundle",
 ]

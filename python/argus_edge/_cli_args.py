@@ -29,3 +29,11 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParse
     p.add_argument("--tasks", nargs="*", help="only these tasks")
     p.add_argument("--json", help="also write the metrics to this JSON file")
     return p
+
+
+def add_info_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``info``: describe a ``.engine`` bundle after verifying it."""
+    p.add_argument("bundle", metavar="BUNDLE", help="the .engine file")
+    p.add_argument("--json", action="store_true",
+                   help="print the manifest as JSON instead of the summary")
+    return p

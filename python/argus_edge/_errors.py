@@ -14,6 +14,7 @@ __all__ = [
     "UnknownTaskError",
     "ImageError",
     "BundleError",
+    "BundleNotFoundError",
     "CheckpointError",
     "BackendUnavailableError",
     "STATUS_TO_ERROR",
@@ -41,6 +42,17 @@ class ImageError(InvalidArgumentError):
 
 class BundleError(ArgusError, ValueError):
     """A ``.engine`` bundle that is missing, truncated, corrupt or tampered with."""
+
+
+class BundleNotFoundError(BundleError, FileNotFoundError):
+    """A ``.engine`` bundle path that does not exist (``except FileNotFoundError`` works)."""
+
+    def __init__(self, message: str, filename: str | None = None) -> None:
+        super().__init__(message)
+        self.errno, self.strerror, self.filename = 2, message, filename  # 2: ENOENT
+
+    def __str__(self) -> str:  # OSError would otherwise print "[Errno 2] ...: 'filename'"
+        return str(self.args[0]) if self.args else ""
 
 
 class CheckpointError(ArgusError, ValueError):

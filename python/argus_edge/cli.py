@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ._cli_args import add_evaluate_arguments, add_train_arguments
+from ._cli_args import add_evaluate_arguments, add_info_arguments, add_train_arguments
 from ._errors import ArgusError
 from ._version import __version__
 
@@ -52,6 +52,25 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda a: _torch_command("argus_edge.training.engine.evaluate", a))
 
 
+def _add_info(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("info", help="verify a .engine bundle and describe what it holds",
+                       description="Check every checksum of a .engine bundle, then print its "
+                                   "format, model, preprocessing, tasks, graphs and "
+                                   "provenance (or the manifest as JSON). Exits 1 if the "
+                                   "bundle is missing, corrupt or tampered with.")
+    add_info_arguments(p)
+    p.set_defaults(func=_run_info)
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    import json
+
+    from .bundle import describe, read_bundle
+    with read_bundle(args.bundle) as bundle:
+        print(json.dumps(bundle.manifest, indent=2) if args.json else describe(bundle))
+    return EXIT_OK
+
+
 def _torch_command(module: str, args: argparse.Namespace) -> int:
     import importlib
     return importlib.import_module(module).main(args=args)
@@ -66,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(sub)
     _add_train(sub)
     _add_evaluate(sub)
+    _add_info(sub)
     return parser
 
 
