@@ -1,0 +1,172 @@
+"""INT8 post-training quantization for OpenVINO with NNCF.
+
+``nncf.quantize(model_type=TRANSFORMER)`` on the OpenVINO model converted from the FP32
+ONNX graph: SmoothQuant, min-max statistics on the calibration feeds, fast bias
+correction, FakeQuantize on activations and int8 weights.
+
+Float-kept layers are chosen on the ONNX graph (where the parameter names live, see
+:mod:`.sensitive`) and mapped to OpenVINO operations by name: OpenVINO's ONNX frontend
+names an operation after the ONNX node it comes from (``node_MatMul_51``, or
+``node_conv2d/WithoutBiases`` for a Conv split from its bias). Float-kept op types map to
+OpenVINO types: LayerNormalization and InstanceNormalization (GroupNorm) become ``MVN``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import onnx
+
+from argus_edge._errors import BackendUnavailableError, InvalidArgumentError
+
+from ._graph import load_model
+from .calibration import Feeds
+from .sensitive import SensitivePolicy, default_float_nodes
+
+__all__ = ["OPENVINO_TYPES", "map_to_openvino", "quantize_openvino", "save_ir", "to_openvino"]
+
+#: ONNX op type → the OpenVINO op types it becomes (for float-kept op types).
+OPENVINO_TYPES: dict[str, tuple[str, ...]] = {
+    "LayerNormalization": ("MVN",),
+    "InstanceNormalization": ("MVN",),
+    "GroupNormalization": ("GroupNormalization", "MVN"),
+    "Softmax": ("Softmax", "SoftMax"),
+    "GridSample": ("GridSample",),
+}
+_PRESETS = ("performance", "mixed")
+
+
+def _ov():
+    try:
+        import openvino as ov
+    except ImportError as exc:  # pragma: no cover - openvino is an export dependency
+        raise BackendUnavailableError(f"OpenVINO quantization needs openvino: {exc}") from exc
+    return ov
+
+
+def to_openvino(model: Any) -> Any:
+    """An ``openvino.Model`` from an ONNX path, an ONNX ``ModelProto`` or an IR path.
+
+    An ``openvino.Model`` is returned as is.
+    """
+    ov = _ov()
+    if isinstance(model, ov.Model):
+        return model
+    if isinstance(model, onnx.ModelProto):
+        with tempfile.TemporaryDirectory(prefix="argus_ov_") as tmp:
+            path = Path(tmp) / "model.onnx"
+            big = model.ByteSize() > 1_800_000_000  # protobuf's 2 GiB limit, with margin
+            onnx.save(model, str(path), save_as_external_data=big, location="model.onnx.data")
+            return ov.convert_model(str(path), share_weights=False)
+    path = Path(model)
+    if not path.is_file():
+        raise InvalidArgumentError(f"model {str(path)!r} does not exist")
+    return ov.Core().read_model(str(path)) if path.suffix == ".xml" else ov.convert_model(str(path))
+
+
+def map_to_openvino(ov_model: Any, names: Iterable[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Maps ONNX node names (or OpenVINO names) to the OpenVINO operations they became.
+
+    An operation matches a name when its friendly name equals it or starts with
+    ``name + "/"``.
+
+    Returns:
+        ``(found, missing)``: ``{name: [OpenVINO op names]}`` and the names with no
+        operation (fused away, e.g. attention MatMuls into ScaledDotProductAttention).
+    """
+    ops = [op.get_friendly_name() for op in ov_model.get_ordered_ops()
+           if op.get_type_name() not in ("Constant", "Parameter", "Result")]
+    found: dict[str, list[str]] = {}
+    missing: list[str] = []
+    for name in dict.fromkeys(names):
+        hits = [op for op in ops if op == name or op.startswith(name + "/")]
+        if hits:
+            found[name] = hits
+        else:
+            missing.append(name)
+    return found, missing
+
+
+def _float_plan(model: Any, ignored: Sequence[str], policy: SensitivePolicy | None):
+    """(OpenVINO model, OpenVINO op names to ignore, OpenVINO op types to ignore)."""
+    names, types = list(ignored), []
+    if isinstance(model, onnx.ModelProto) or (
+            isinstance(model, (str, Path)) and Path(model).suffix == ".onnx"):
+        model = load_model(model)  # names unnamed nodes the same way the ORT path does
+        if policy is not None:
+            by_type = {n.name for n in model.graph.node if n.op_type in policy.op_types}
+            names += [n for n in default_float_nodes(model, policy) if n not in by_type]
+            for op_type in policy.op_types:
+                types += OPENVINO_TYPES.get(op_type, (op_type,))
+    ov_model = to_openvino(model)
+    found, _ = map_to_openvino(ov_model, names)
+    ov_names = sorted({op for ops in found.values() for op in ops})
+    return ov_model, ov_names, sorted(set(types))
+
+
+def quantize_openvino(
+    onnx_or_ov_model: Any,
+    calibration_inputs: Feeds,
+    *,
+    ignored: Sequence[str] = (),
+    ignored_types: Sequence[str] = (),
+    policy: SensitivePolicy | None = SensitivePolicy(),
+    preset: str | None = None,
+    subset_size: int = 300,
+    fast_bias_correction: bool = True,
+) -> Any:
+    """Quantizes a model to INT8 with NNCF (``model_type=TRANSFORMER``).
+
+    Args:
+        onnx_or_ov_model: an ONNX path or ``ModelProto`` (the float-kept policy applies),
+            or an ``openvino.Model`` / IR path (only ``ignored`` and ``ignored_types``
+            apply: OpenVINO drops the parameter names the policy matches on).
+        calibration_inputs: feeds (``{input name: array}``).
+        ignored: ONNX node names or OpenVINO op names kept in float; names with no
+            OpenVINO operation are skipped.
+        ignored_types: OpenVINO op types kept in float (e.g. ``"MVN"``).
+        policy: the default float-kept rules; ``None`` keeps only ``ignored``.
+        preset: ``performance`` (symmetric) or ``mixed`` (asymmetric activations);
+            ``None`` lets NNCF choose (mixed for transformers).
+        subset_size: number of calibration feeds used (at most the set's length).
+        fast_bias_correction: NNCF's fast bias correction.
+
+    Returns:
+        The quantized ``openvino.Model`` (save it with :func:`save_ir`).
+
+    Raises:
+        InvalidArgumentError: empty calibration set or unknown preset.
+        BackendUnavailableError: NNCF or OpenVINO is not installed.
+    """
+    try:
+        import nncf
+    except ImportError as exc:  # pragma: no cover - nncf is an export dependency
+        raise BackendUnavailableError(f"OpenVINO quantization needs nncf: {exc}") from exc
+    if len(calibration_inputs) == 0:
+        raise InvalidArgumentError("the calibration set is empty")
+    if preset is not None and preset not in _PRESETS:
+        raise InvalidArgumentError(f"preset must be one of {_PRESETS} or None, got {preset!r}")
+    ov_model, names, types = _float_plan(onnx_or_ov_model, ignored, policy)
+    input_names = [p.get_any_name() for p in ov_model.inputs]
+    dataset = nncf.Dataset(calibration_inputs, lambda feed: {k: feed[k] for k in input_names})
+    return nncf.quantize(
+        ov_model, dataset,
+        preset=None if preset is None else getattr(nncf.QuantizationPreset, preset.upper()),
+        model_type=nncf.ModelType.TRANSFORMER,
+        subset_size=max(1, min(subset_size, len(calibration_inputs))),
+        fast_bias_correction=fast_bias_correction,
+        ignored_scope=nncf.IgnoredScope(names=names, types=sorted(set(types) | set(ignored_types)),
+                                        validate=False),
+    )
+
+
+def save_ir(model: Any, xml_path: str | Path) -> Path:
+    """Writes an ``openvino.Model`` as IR (``.xml`` + ``.bin``), weights not compressed."""
+    xml_path = Path(xml_path)
+    xml_path.parent.mkdir(parents=True, exist_ok=True)
+    _ov().save_model(model, str(xml_path), compress_to_fp16=False)
+    return xml_path
+

@@ -1,0 +1,258 @@
+"""The quantization pipeline: sensitivity, INT8 per backend, the gate loop, the reports.
+
+Output folder layout::
+
+    <out>/report.json, report.md       the reports (docs/quantization.md)
+    <out>/sensitivity/<graph>.png      per-layer sensitivity bar plots
+    <out>/openvino/<graph>.xml/.bin    NNCF INT8 IR
+    <out>/onnxruntime/<graph>.onnx     QDQ ONNX (U8S8) for ONNX Runtime
+    <out>/tensorrt/<graph>.onnx        QDQ ONNX (symmetric S8S8) for TensorRT
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from argus_edge._errors import InvalidArgumentError
+
+from ._graph import GraphIndex, load_model
+from ._runners import GraphSetRunner, OrtRunner, OvRunner, collect_outputs
+from .calibration import Feeds
+from .gate import Gate, check_gate, layers_to_restore
+from .onnxruntime_ptq import quantize_onnxruntime
+from .openvino_ptq import map_to_openvino, quantize_openvino, save_ir, to_openvino
+from .report import Evaluate, compare_outputs, metric_drops, write_reports
+from .results import BackendResult, FloatLayer, QuantizationResult, RoundRecord
+from .sensitive import SensitivePolicy, default_float_nodes
+from .sensitivity import LayerSensitivity, layer_sensitivity, plot_sensitivity
+
+__all__ = ["BACKENDS", "quantize_graphs"]
+
+#: INT8 backends, by their command-line name.
+BACKENDS: tuple[str, ...] = ("openvino", "onnxruntime", "tensorrt")
+_IMAGE_INPUTS = {"images", "vit_images"}
+
+
+class _Context:
+    """What every backend's gate loop shares (graphs, feeds, references, rankings)."""
+
+    def __init__(self, graphs, calibration, validation, policy, work: Path, out: Path,
+                 evaluate, directions, ov_precision: str) -> None:
+        self.models = {g: load_model(p) for g, p in graphs.items()}
+        self.calibration, self.validation = calibration, validation
+        self.policy, self.work, self.out = policy, work, out
+        self.evaluate, self.directions, self.ov_precision = evaluate, directions, ov_precision
+        self.defaults = {g: default_float_nodes(m, policy) for g, m in self.models.items()}
+        self.op_types = {g: {n.name: n.op_type for n in m.graph.node}
+                         for g, m in self.models.items()}
+        self.reference = {g: collect_outputs(OrtRunner(m), validation[g])
+                          for g, m in self.models.items()}
+        self.rankings: dict[str, list[LayerSensitivity]] = {}
+        self.fp32_metrics = None
+
+    def cache(self, graph: str) -> Path:
+        return self.work / f"{graph}.ranges.json"
+
+
+def quantize_graphs(
+    graphs: Mapping[str, str | Path],
+    calibration_inputs: Mapping[str, Feeds],
+    backends: Sequence[str],
+    gate: Gate,
+    out_dir: str | Path,
+    evaluate: Evaluate | None = None,
+    *,
+    validation_inputs: Mapping[str, Feeds] | None = None,
+    policy: SensitivePolicy | None = None,
+    task_graphs: Mapping[str, Sequence[str]] | None = None,
+    sensitivity_samples: int = 8,
+    metric_directions: Mapping[str, str] | None = None,
+    openvino_precision: str = "f32",
+    progress: bool = True,
+) -> QuantizationResult:
+    """Quantizes a set of FP32 graphs to INT8 for each backend, under an accuracy gate.
+
+    Writes the module docstring's files; the reports also when the gate fails.
+
+    Args:
+        graphs: ``{graph name: FP32 ONNX path}`` (``backbone``, ``det``...).
+        calibration_inputs: ``{graph name: feeds}`` to calibrate on.
+        backends: any of :data:`BACKENDS`.
+        gate: the accuracy requirements and the restore schedule.
+        out_dir: output folder.
+        evaluate: ``evaluate(runner) -> {task: {metric: value}}`` on the FP32 and each
+            INT8 graph set (:mod:`.report`); ``None``: no task metrics (reported so).
+        validation_inputs: ``{graph: feeds}`` to compare outputs on (default: calibration).
+        policy: default float-kept rules (default: :class:`SensitivePolicy`).
+        task_graphs: ``{task: graphs computing it}`` (default: see :func:`_task_graphs`).
+        sensitivity_samples: validation feeds per graph used for the sensitivity ranking.
+        metric_directions: ``{metric: "higher" | "lower"}`` overrides.
+        openvino_precision: ``INFERENCE_PRECISION_HINT`` of OpenVINO evaluation.
+        progress: show progress bars.
+
+    Returns:
+        The result (``result.passed``: every backend passed).
+
+    Raises:
+        InvalidArgumentError: unknown backend, no graphs, or feeds missing for a graph.
+    """
+    validation = validation_inputs or calibration_inputs
+    _check_arguments(graphs, calibration_inputs, validation, backends)
+    with tempfile.TemporaryDirectory(prefix="argus_quantize_") as tmp:  # folders made on write
+        ctx = _Context(graphs, calibration_inputs, validation, policy or SensitivePolicy(),
+                       Path(tmp), Path(out_dir), evaluate, metric_directions, openvino_precision)
+        plots = _rank_layers(ctx, "tensorrt" if list(backends) == ["tensorrt"] else "onnxruntime",
+                             sensitivity_samples, progress)
+        if evaluate is not None:
+            ctx.fp32_metrics = _metrics(evaluate(GraphSetRunner(
+                "fp32", "fp32", {g: OrtRunner(m) for g, m in ctx.models.items()})))
+        results = {b: _gate_loop(ctx, b, gate, _task_graphs(ctx, task_graphs)) for b in backends}
+    result = QuantizationResult(
+        results, gate, ctx.rankings, plots, ctx.fp32_metrics,
+        {g: len(calibration_inputs[g]) for g in graphs}, {g: len(validation[g]) for g in graphs},
+        validation_inputs is None)
+    write_reports(result, out_dir)
+    return result
+
+
+def _check_arguments(graphs, calibration, validation, backends) -> None:
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown or not backends:
+        raise InvalidArgumentError(f"backends must be among {BACKENDS}, got {list(backends)}")
+    if not graphs:
+        raise InvalidArgumentError("no graphs to quantize")
+    for name, feeds in (("calibration", calibration), ("validation", validation)):
+        if missing := [g for g in graphs if g not in feeds or len(feeds[g]) == 0]:
+            raise InvalidArgumentError(f"no {name} feeds for graphs {missing}")
+
+
+def _metrics(raw: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    return {str(t): {str(k): float(v) for k, v in m.items()} for t, m in raw.items()}
+
+
+def _rank_layers(ctx: _Context, flavour: str, samples: int, progress: bool) -> dict[str, str]:
+    plots = {}
+    for graph, model in ctx.models.items():
+        feeds = ctx.validation[graph][:max(1, samples)]
+        ctx.rankings[graph] = layer_sensitivity(
+            model, ctx.calibration[graph], feeds, graph=graph, flavour=flavour,
+            default_float=ctx.defaults[graph], calibration_cache=ctx.cache(graph),
+            progress=progress)
+        png = plot_sensitivity(ctx.rankings[graph], ctx.out / "sensitivity" / f"{graph}.png",
+                               title=f"{graph}: per-layer INT8 sensitivity")
+        plots[graph] = str(png)
+    return plots
+
+
+def _task_graphs(ctx: _Context, given: Mapping[str, Sequence[str]] | None) -> dict[str, list[str]]:
+    """``{task: graphs}``: ``given``, else the graphs named ``task`` or ``task_*`` plus
+    the image graphs (the backbone), else every graph."""
+    if given is not None:
+        return {t: list(g) for t, g in given.items()}
+    image_graphs = [g for g, m in ctx.models.items()
+                    if set(GraphIndex(m).inputs) <= _IMAGE_INPUTS]
+    mapping = {}
+    for task in ctx.fp32_metrics or {}:
+        named = [g for g in ctx.models if g == task or g.startswith(task + "_")]
+        mapping[task] = list(dict.fromkeys(named + image_graphs)) if named else list(ctx.models)
+    return mapping
+
+
+def _quantize_graph(ctx: _Context, backend: str, graph: str, restored: Sequence[str]):
+    """Quantizes one graph for one backend; returns (runner, artifact path)."""
+    model, feeds = ctx.models[graph], ctx.calibration[graph]
+    if backend == "openvino":
+        quantized = quantize_openvino(model, feeds, ignored=restored, policy=ctx.policy)
+        path = save_ir(quantized, ctx.out / backend / f"{graph}.xml")
+        return OvRunner(quantized, ctx.ov_precision), path
+    path = quantize_onnxruntime(model, ctx.out / backend / f"{graph}.onnx", feeds,
+                                exclude_nodes=restored, flavour=backend, policy=ctx.policy,
+                                calibration_cache=ctx.cache(graph))
+    return OrtRunner(path), path
+
+
+def _unmappable(ctx: _Context, backend: str) -> dict[str, set[str]]:
+    """Compute layers a backend's graph has no operation for (nothing to restore)."""
+    if backend != "openvino":
+        return {g: set() for g in ctx.models}
+    missing = {}
+    for graph, model in ctx.models.items():
+        layers = [n.name for n in GraphIndex(model).compute_nodes()]
+        missing[graph] = set(map_to_openvino(to_openvino(model), layers)[1])
+    return missing
+
+
+def _gate_loop(ctx: _Context, backend: str, gate: Gate, tasks) -> BackendResult:
+    result = BackendResult(backend)
+    restored: dict[str, dict[str, FloatLayer]] = {g: {} for g in ctx.models}
+    unmappable = _unmappable(ctx, backend)
+    runner = GraphSetRunner(backend, "int8")
+    dirty, new = set(ctx.models), []
+    for rnd in range(gate.max_rounds + 1):
+        for graph in [g for g in ctx.models if g in dirty]:
+            runner.runners[graph], path = _quantize_graph(ctx, backend, graph, list(restored[graph]))
+            result.artifacts[graph] = str(path)
+        result.outputs = compare_outputs(ctx.reference, runner, ctx.validation)
+        if ctx.evaluate is not None:
+            result.int8_metrics = _metrics(ctx.evaluate(runner))
+            result.drops = metric_drops(ctx.fp32_metrics, result.int8_metrics, gate, ctx.directions)
+        verdict = check_gate(gate, result.outputs, result.drops)
+        worst = {g: min(o.cosine for o in result.outputs if o.graph == g) for g in ctx.models}
+        result.rounds.append(RoundRecord(rnd, new, worst, verdict.passed, list(verdict.failures)))
+        result.passed = verdict.passed
+        if verdict.passed or rnd == gate.max_rounds:
+            break
+        picks = layers_to_restore(
+            verdict, ctx.rankings,
+            lambda g, layer: layer in ctx.defaults[g] or layer in restored[g] or layer in unmappable[g],
+            tasks, gate.layers_per_round)
+        if not picks:
+            result.notes.append(f"round {rnd + 1} not run: no quantized layer left to restore")
+            break
+        why = "; ".join(verdict.failures[:2]) + ("; ..." if len(verdict.failures) > 2 else "")
+        for graph, r in picks:
+            restored[graph][r.layer] = FloatLayer(graph, r.layer, r.op_type, "gate", why,
+                                                  r.score, rnd + 1)
+        dirty, new = {g for g, _ in picks}, [f"{g}:{r.layer}" for g, r in picks]
+    result.float_layers = _float_layers(ctx, restored)
+    result.float_op_types = _float_op_types(ctx)
+    result.notes += _notes(ctx, backend, unmappable)
+    return result
+
+
+def _float_layers(ctx: _Context, restored) -> list[FloatLayer]:
+    layers = []
+    for graph, reasons in ctx.defaults.items():
+        scores = {r.layer: r.score for r in ctx.rankings.get(graph, [])}
+        for name, why in reasons.items():
+            if name in scores:  # compute layers; op-type nodes are summarised separately
+                layers.append(FloatLayer(graph, name, ctx.op_types[graph][name], "default", why,
+                                         scores[name]))
+        layers.extend(restored[graph].values())
+    return layers
+
+
+def _float_op_types(ctx: _Context) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for graph, model in ctx.models.items():
+        kinds = [n.op_type for n in model.graph.node if n.op_type in ctx.policy.op_types]
+        counts[graph] = {t: kinds.count(t) for t in dict.fromkeys(kinds)}
+    return counts
+
+
+def _notes(ctx: _Context, backend: str, unmappable: Mapping[str, set[str]]) -> list[str]:
+    notes = []
+    if backend == "tensorrt":
+        notes.append("TensorRT is not available here: the explicit-quantization QDQ graph was "
+                     "evaluated on ONNX Runtime CPU, which runs the same Q/DQ arithmetic.")
+    if backend == "openvino":
+        notes.append(f"OpenVINO evaluated with INFERENCE_PRECISION_HINT={ctx.ov_precision}.")
+        for graph, names in unmappable.items():
+            if names:
+                notes.append(f"{graph}: {len(names)} ONNX layers have no OpenVINO operation of "
+                             f"their own (fused, e.g. into ScaledDotProductAttention); NNCF "
+                             f"decides for them: {', '.join(sorted(names)[:6])}")
+    return notes
+
