@@ -37,3 +37,36 @@ def add_info_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print the manifest as JSON instead of the summary")
     return p
+
+
+def add_export_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``export``: a checkpoint → a ``.engine`` bundle."""
+    p.add_argument("checkpoint", metavar="CHECKPOINT",
+                   help="Argus checkpoint (.safetensors), or a run's checkpoint folder "
+                        "(its EMA weights are used)")
+    p.add_argument("-o", "--out", required=True, help="the bundle to write (*.engine)")
+    p.add_argument("--tasks", nargs="+", help="heads to export (default: all)")
+    p.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
+                   help="input size of the image tasks (default: the model's); pose uses "
+                        "its crop size")
+    p.add_argument("--variants", default="onnx-fp32,openvino-fp32",
+                   help="comma-separated graph variants: onnx-fp32, openvino-fp32, "
+                        "openvino-fp16 (default: onnx-fp32,openvino-fp32)")
+    p.add_argument("--deform", choices=("standard", "custom"), default="standard",
+                   help="deformable attention as standard ONNX ops (runs everywhere) or as "
+                        "one ai.argus::ScaledDeformAttn node per block (needs the runtime's "
+                        "fused kernel)")
+    p.add_argument("--fused", action="store_true",
+                   help="also store a single graph image → every head")
+    return p
+
+
+def add_validate_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``validate``: every graph of a bundle against PyTorch."""
+    p.add_argument("bundle", metavar="BUNDLE", help="the .engine file")
+    p.add_argument("--checkpoint", required=True,
+                   help="the checkpoint the bundle was exported from (its SHA-256 must "
+                        "match the bundle's provenance)")
+    p.add_argument("--variants", help="comma-separated variants to check (default: all)")
+    p.add_argument("--json", help="also write the comparison to this JSON file")
+    return p

@@ -10,7 +10,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ._cli_args import add_evaluate_arguments, add_info_arguments, add_train_arguments
+from ._cli_args import (
+    add_evaluate_arguments,
+    add_export_arguments,
+    add_info_arguments,
+    add_train_arguments,
+    add_validate_arguments,
+)
 from ._errors import ArgusError
 from ._version import __version__
 
@@ -71,6 +77,25 @@ def _run_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a checkpoint to a .engine bundle",
+                       description="Export the backbone (once per input size) and each head "
+                                   "as ONNX graphs, convert them to the requested backends "
+                                   "and write one checksummed .engine bundle. Needs the "
+                                   "[export] extra.")
+    add_export_arguments(p)
+    p.set_defaults(func=lambda a: _torch_command("argus_edge.export.bundle_export", a))
+
+
+def _add_validate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="compare every graph of a bundle with PyTorch",
+                       description="Run every graph variant of a bundle on sample inputs and "
+                                   "compare each output with the PyTorch checkpoint it was "
+                                   "exported from. Exits 1 if any output is out of tolerance.")
+    add_validate_arguments(p)
+    p.set_defaults(func=lambda a: _torch_command("argus_edge.export.validate", a))
+
+
 def _torch_command(module: str, args: argparse.Namespace) -> int:
     import importlib
     return importlib.import_module(module).main(args=args)
@@ -86,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_evaluate(sub)
     _add_info(sub)
+    _add_export(sub)
+    _add_validate(sub)
     return parser
 
 

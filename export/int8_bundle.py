@@ -1,0 +1,154 @@
+"""Glue between bundles and the quantization pipeline (``export/quantize.py``).
+
+- :func:`fp32_graphs`: the FP32 ONNX graphs of a checkpoint (exported to an FP32 bundle
+  first) or of an FP32 bundle, as files named after the bundle's graphs;
+- :func:`make_evaluator`: the training code's task evaluators (COCO AP, mIoU, top-1,
+  depth errors, keypoint AP) run on a set of exported graphs;
+- :func:`write_int8_bundles`: one INT8 bundle per backend, with the calibration summary
+  and the accuracy report in its provenance.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from argus_edge._errors import BundleError
+from argus_edge.bundle import Bundle, write_bundle
+
+from .bundle_export import ExportOptions, export_bundle
+from .graph_model import GraphModel
+
+#: bundle variant of each INT8 backend: (variant name, engine, precision)
+INT8_VARIANTS = {"onnxruntime": ("onnxruntime-int8", "onnxruntime", "int8"),
+                 "openvino": ("openvino-int8", "openvino", "int8"),
+                 "tensorrt": ("tensorrt-qdq", "tensorrt", "int8")}
+
+
+def task_sizes_from_config(config: Path) -> dict[str, tuple[int, int]]:
+    """The input size each task of a training config is evaluated at."""
+    from ..training.engine.config import load_train_config
+    from ..training.tasks import DEFAULT_SIZES
+    cfg = load_train_config(config)
+    return {t: tuple(tc.input_size or DEFAULT_SIZES.get(t, cfg.input_size))
+            for t, tc in cfg.tasks.items()}
+
+
+def fp32_graphs(source: Path, kind: str, work: Path, fp32_bundle: Path,
+                task_sizes: Mapping[str, tuple[int, int]] | None = None) -> dict[str, Path]:
+    """``{graph name: FP32 ONNX file}`` of a checkpoint or an FP32 bundle.
+
+    A checkpoint is first exported to ``fp32_bundle`` (ONNX FP32 variant; the image tasks
+    at ``task_sizes`` when given). The fused graph, if any, is not quantized.
+
+    Raises:
+        BundleError: a graph has no ``onnx-fp32`` variant to quantize from.
+    """
+    if kind == "checkpoint":
+        export_bundle(source, fp32_bundle, ExportOptions(variants=("onnx-fp32",),
+                                                         task_sizes=dict(task_sizes or {})))
+    graphs = {}
+    with Bundle(fp32_bundle) as b:
+        for name, g in b.graphs.items():
+            if g["role"] == "fused":
+                continue
+            if "onnx-fp32" not in g["variants"]:
+                raise BundleError(f"{fp32_bundle}: graph {name!r} has no onnx-fp32 variant "
+                                  f"to quantize from (it has {sorted(g['variants'])})")
+            graphs[name] = b.blob_to_file(g["variants"]["onnx-fp32"]["blobs"]["model"],
+                                          work / f"{name}.onnx")
+    return graphs
+
+
+def make_evaluator(val_config: Path, fp32_bundle: Path, max_images: int = 100):
+    """``evaluate(graph_set_runner) -> {task: metrics}`` over the config's validation sets.
+
+    Each task is evaluated at the size its graph was exported at; tasks the bundle lacks
+    or the config gives no validation set for are left out.
+    """
+    from ..training.engine.config import load_train_config
+    from ..training.tasks import build_runners
+    cfg = load_train_config(val_config)
+    with Bundle(fp32_bundle) as b:
+        tasks = dict(b.tasks)
+        model_cfg = b.manifest["model"]["config"]
+    runners = {t: r for t, r in build_runners(cfg).items()
+               if t in tasks and r.val_dataset is not None}
+    from ..training.models import ArgusConfig
+    config = ArgusConfig.from_dict(model_cfg)
+
+    def evaluate(graph_set) -> dict[str, dict[str, float]]:
+        model = GraphModel(graph_set.run, tasks, config)
+        return {t: r.evaluate(model, torch.device("cpu"), max_images) for t, r in runners.items()}
+
+    return evaluate
+
+
+def write_int8_bundles(result, fp32_bundle: Path, out_dir: Path,
+                       num_images: int) -> dict[str, Path]:
+    """One ``<model>.<backend>-int8.engine`` per backend of ``result``.
+
+    Each holds the INT8 variant of every quantized graph (the fused graph is dropped),
+    and records in ``provenance.calibration`` the images used, the gate and whether it
+    passed, the layers kept in float and why, and the per-task metric drops; the full
+    ``report.json`` is stored as a blob.
+    """
+    out = {}
+    with Bundle(fp32_bundle) as src:
+        manifest = json.loads(json.dumps(src.manifest))
+    report = Path(result.report_json) if result.report_json else None
+    for backend, res in result.backends.items():
+        variant, engine, precision = INT8_VARIANTS[backend]
+        m = json.loads(json.dumps(manifest))
+        m.pop("blobs", None)
+        blobs: dict[str, Any] = {}
+        m["graphs"] = {}
+        for name, g in manifest["graphs"].items():
+            if name not in res.artifacts:
+                continue
+            g = dict(g, variants={})
+            g["variants"][variant] = _variant(name, backend, engine, precision,
+                                              Path(res.artifacts[name]), blobs)
+            m["graphs"][name] = g
+        m["provenance"]["calibration"] = _summary(res, result, num_images, backend)
+        m["provenance"]["fp32_bundle_sha256"] = Bundle(fp32_bundle).sha256
+        if report is not None:
+            blobs["quantization_report.json"] = report
+            m["provenance"]["calibration"]["report_blob"] = "quantization_report.json"
+        path = out_dir / f"{manifest['model']['name']}.{variant}.engine"
+        out[backend] = write_bundle(path, m, blobs)
+    return out
+
+
+def _variant(name: str, backend: str, engine: str, precision: str, artifact: Path,
+             blobs: dict[str, Any]) -> dict[str, Any]:
+    if backend == "openvino":
+        xml, bin_ = f"{name}.int8.xml", f"{name}.int8.bin"
+        blobs[xml], blobs[bin_] = artifact, artifact.with_suffix(".bin")
+        return {"backend": engine, "precision": precision, "blobs": {"xml": xml, "bin": bin_}}
+    blob = f"{name}.{'qdq' if backend == 'tensorrt' else 'int8'}.onnx"
+    blobs[blob] = artifact
+    entry = {"backend": engine, "precision": precision, "blobs": {"model": blob}}
+    if backend == "tensorrt":
+        entry["note"] = "explicit-quantization QDQ ONNX: build the plan on the target"
+    return entry
+
+
+def _summary(res, result, num_images: int, backend: str) -> dict[str, Any]:
+    return {
+        "backend": backend,
+        "images": num_images,
+        "passed_gate": res.passed,
+        "gate": {"min_cosine": result.gate.min_cosine, "max_drop": dict(result.gate.max_drop)},
+        "rounds": len(res.rounds),
+        "float_layers": [{"graph": f.graph, "layer": f.layer, "reason": f.reason,
+                          "detail": f.detail} for f in res.float_layers if f.reason == "gate"],
+        "default_float_layers": sum(f.reason == "default" for f in res.float_layers),
+        "min_cosine": min((o.cosine for o in res.outputs), default=None),
+        "metric_drops": [{"task": d.task, "metric": d.metric, "fp32": d.fp32, "int8": d.int8,
+                          "drop": d.drop} for d in res.drops],
+    }
