@@ -134,6 +134,24 @@ def test_config_errors_are_clear(tmp_path):
         TrainConfig.from_dict({"model": "argus_tiny", "tasks": {"cls": {"bogus": 1}}})
 
 
+def test_crop_size_trains_on_windows_and_evaluates_at_input_size(synthetic_root, tmp_path):
+    from argus_edge import InvalidArgumentError
+    from argus_edge.training.tasks import build_runners
+    tasks = ("det", "sem", "depth")
+    cfg = _config(synthetic_root, tmp_path, tasks, input_size=[96, 96])
+    for t in tasks:
+        cfg["tasks"][t]["crop_size"] = [64, 32]
+    runners = build_runners(TrainConfig.from_dict(cfg))
+    for t, r in runners.items():
+        images, targets = r.next_batch(torch.device("cpu"))
+        assert tuple(images.shape[-2:]) == (64, 32), t
+        assert tuple(r.val_dataset[0]["image"].shape[-2:]) == (96, 96), t
+    assert tuple(targets["depth"].shape[-2:]) == (64, 32)
+    cfg["tasks"]["cls"] = {**cfg["tasks"]["det"], "head": {"num_heads": 2}}
+    with pytest.raises(InvalidArgumentError, match="crop_size"):
+        build_runners(TrainConfig.from_dict(cfg))
+
+
 # ------------------------------------------------------------------ whole runs
 @pytest.fixture(scope="module")
 def learnable_root(tmp_path_factory) -> Path:

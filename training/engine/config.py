@@ -22,7 +22,12 @@ class TaskConfig:
         head: keyword arguments of the head's config (``num_classes`` etc.); class names
             and counts are filled in from the dataset when omitted.
         val_dataset: the validation split (same keys as ``dataset``).
-        input_size: (H, W) training input of this task (pose: the crop size).
+        input_size: (H, W) input of this task at evaluation and export (pose: the crop
+            size); also the training input unless ``crop_size`` is set.
+        crop_size: (H, W) training crops cut at the scale of ``input_size`` (images are
+            fitted to ``input_size``, scale-jittered, then cropped): the network trains
+            on windows of the evaluation-scale image instead of the whole image shrunk.
+            Dense tasks only (det, inst, sem, depth).
     """
 
     dataset: dict[str, Any]
@@ -31,6 +36,7 @@ class TaskConfig:
     head: dict[str, Any] = field(default_factory=dict)
     val_dataset: dict[str, Any] | None = None
     input_size: tuple[int, int] | None = None
+    crop_size: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,8 +114,9 @@ class TrainConfig:
             tasks = {}
             for key, td in dict(d.pop("tasks")).items():
                 td = dict(td)
-                if td.get("input_size") is not None:
-                    td["input_size"] = tuple(td["input_size"])
+                for k in ("input_size", "crop_size"):
+                    if td.get(k) is not None:
+                        td[k] = tuple(td[k])
                 tasks[key] = TaskConfig(**td)
             optim = OptimConfig(**d.pop("optim", {}))
             if "input_size" in d:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from argus_edge._errors import UnknownTaskError
+from argus_edge._errors import InvalidArgumentError, UnknownTaskError
 
 from ..engine.config import TrainConfig
 from ._base import TaskRunner
@@ -18,6 +18,8 @@ RUNNERS: dict[str, type[TaskRunner]] = {
                         SegmentationRunner, PoseRunner, DepthRunner)
 }
 DEFAULT_SIZES = {"pose": (256, 192)}
+#: tasks whose training may use crops of the evaluation-scale image (``crop_size``)
+CROP_TASKS = frozenset({"det", "inst", "sem", "depth"})
 
 __all__ = ["RUNNERS", "TaskRunner", "build_runners"]
 
@@ -37,6 +39,9 @@ def build_runners(cfg: TrainConfig, rank: int = 0, world: int = 1,
         spec = expand_synthetic(task, tcfg.dataset)
         val = expand_synthetic(task, tcfg.val_dataset) if tcfg.val_dataset else None
         size = tuple(tcfg.input_size or DEFAULT_SIZES.get(task, cfg.input_size))
+        crop = tuple(tcfg.crop_size) if tcfg.crop_size else None
+        if crop and task not in CROP_TASKS:
+            raise InvalidArgumentError(f"{task}: crop_size applies to {sorted(CROP_TASKS)} only")
         runners[task] = RUNNERS[task].build(spec, val, size, tcfg.batch_size, dict(tcfg.head),
-                                            mean, std, cfg.seed, rank, world)
+                                            mean, std, cfg.seed, rank, world, crop=crop)
     return runners

@@ -66,7 +66,8 @@ class TaskRunner:
     # ------------------------------------------------------------------ hooks
     @classmethod
     def build(cls, spec: dict, val_spec: dict | None, size: tuple[int, int], batch_size: int,
-              head_overrides: dict, mean, std, seed: int, rank: int, world: int) -> TaskRunner:
+              head_overrides: dict, mean, std, seed: int, rank: int, world: int,
+              crop: tuple[int, int] | None = None) -> TaskRunner:
         """Build the runner of a task from its config.
 
         Args:
@@ -78,6 +79,7 @@ class TaskRunner:
                 names come from the dataset when not given).
             mean, std: normalisation in pixel units.
             seed, rank, world: sampling and augmentation streams.
+            crop: training crop size for dense tasks (None: train at ``size``).
         """
         raise NotImplementedError
 

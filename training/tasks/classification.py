@@ -15,7 +15,7 @@ class ClassificationRunner(TaskRunner):
 
     @classmethod
     def build(cls, spec: dict, val_spec: dict | None, size, batch_size, head_overrides,
-              mean, std, seed, rank, world):
+              mean, std, seed, rank, world, crop=None):
         train_tf = Compose([RandomHorizontalFlip(0.5, flip_index=()), PhotometricJitter(p=0.8),
                             Resize(size, "stretch", mean), Normalize(mean, std)])
         val_tf = Compose([Resize(size, "stretch", mean), Normalize(mean, std)])

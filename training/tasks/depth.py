@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import torch
 
-from ..data import Compose, DepthDataset, Normalize, PhotometricJitter, RandomHorizontalFlip, Resize
+from ..data import (
+    Compose,
+    DepthDataset,
+    Normalize,
+    PhotometricJitter,
+    RandomCrop,
+    RandomHorizontalFlip,
+    Resize,
+)
 from ..evaluation import DepthAccumulator
 from ..heads import DepthHeadConfig
 from ._base import TaskRunner, resolve, stack_images
@@ -18,9 +26,13 @@ class DepthRunner(TaskRunner):
 
     @classmethod
     def build(cls, spec, val_spec, size, batch_size, head_overrides, mean, std, seed, rank,
-              world):
-        train_tf = Compose([RandomHorizontalFlip(0.5), PhotometricJitter(p=0.8),
-                            Resize(size, "letterbox", mean), Normalize(mean, std)])
+              world, crop=None):
+        # depth follows apparent size: crops keep the evaluation scale (no scale jitter)
+        crop_tf = ([Resize(size, "letterbox", mean), RandomCrop(crop, mean=mean)]
+                   if crop and tuple(crop) != tuple(size) else [])
+        crop = tuple(crop or size)
+        train_tf = Compose([*crop_tf, RandomHorizontalFlip(0.5), PhotometricJitter(p=0.8),
+                            Resize(crop, "letterbox", mean), Normalize(mean, std)])
         val_tf = Compose([Resize(size, "letterbox", mean), Normalize(mean, std)])
         train = DepthDataset(resolve(spec["images"]), resolve(spec["depth"]), train_tf, seed=seed)
         val = (DepthDataset(resolve(val_spec["images"]), resolve(val_spec["depth"]), val_tf,

@@ -29,10 +29,11 @@ class DetectionRunner(TaskRunner):
 
     @classmethod
     def build(cls, spec, val_spec, size, batch_size, head_overrides, mean, std, seed, rank,
-              world):
-        train_tf = Compose([RandomResize((0.75, 1.25), base_size=size), RandomCrop(size, mean=mean),
+              world, crop=None):
+        crop = tuple(crop or size)
+        train_tf = Compose([RandomResize((0.75, 1.25), base_size=size), RandomCrop(crop, mean=mean),
                             RandomHorizontalFlip(0.5), PhotometricJitter(p=0.8),
-                            Resize(size, "letterbox", mean), Normalize(mean, std)])
+                            Resize(crop, "letterbox", mean), Normalize(mean, std)])
         val_tf = Compose([Resize(size, "letterbox", mean), Normalize(mean, std)])
         train = CocoDetection(resolve(spec["annotations"]), resolve(spec["images"]), train_tf,
                               with_masks=cls.with_masks, seed=seed)
@@ -45,7 +46,7 @@ class DetectionRunner(TaskRunner):
         head = config_cls(**{"num_classes": len(train.class_names),
                              "class_names": tuple(train.class_names), **head_overrides})
         runner = cls(train, val, batch_size, head, seed, rank, world)
-        runner.input_size = tuple(size)
+        runner.input_size, runner.train_size = tuple(size), crop
         return runner
 
     def collate(self, samples, device):
@@ -54,7 +55,7 @@ class DetectionRunner(TaskRunner):
                    for k in keys}
         targets["labels"] = [t.long() for t in targets["labels"]]
         targets["iscrowd"] = [t.bool() for t in targets["iscrowd"]]
-        targets["input_size"] = self.input_size
+        targets["input_size"] = self.train_size
         return stack_images(samples, device), targets
 
     def _coco_results(self, head, outputs, batch) -> list[dict]:

@@ -24,7 +24,7 @@ class PoseRunner(TaskRunner):
 
     @classmethod
     def build(cls, spec, val_spec, size, batch_size, head_overrides, mean, std, seed, rank,
-              world):
+              world, crop=None):
         head = PoseHeadConfig(**{"input_size": tuple(size), **head_overrides})
         h, w = head.input_size
         train_tf = Compose([RandomHorizontalFlip(0.5), PhotometricJitter(p=0.8),

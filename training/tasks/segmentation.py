@@ -39,10 +39,11 @@ class SegmentationRunner(TaskRunner):
 
     @classmethod
     def build(cls, spec, val_spec, size, batch_size, head_overrides, mean, std, seed, rank,
-              world):
-        train_tf = Compose([RandomResize((0.75, 1.5), base_size=size), RandomCrop(size, mean=mean),
+              world, crop=None):
+        crop = tuple(crop or size)
+        train_tf = Compose([RandomResize((0.75, 1.5), base_size=size), RandomCrop(crop, mean=mean),
                             RandomHorizontalFlip(0.5), PhotometricJitter(p=0.8),
-                            Resize(size, "letterbox", mean), Normalize(mean, std)])
+                            Resize(crop, "letterbox", mean), Normalize(mean, std)])
         val_tf = Compose([Resize(size, "letterbox", mean), Normalize(mean, std)])
         labels = resolve(spec["labels"])
         rzl = bool(spec.get("reduce_zero_label", False))  # ADE20K: label 0 = "other"
