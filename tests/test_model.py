@@ -176,11 +176,13 @@ def test_config_json_round_trip():
 
 def test_interaction_indexes_must_cover_all_blocks():
     cfg = PRESETS["argus_tiny"]
-    bad = dataclasses.replace(cfg, adapter=dataclasses.replace(
-        cfg.adapter, interaction_indexes=((0, 0), (2, 3))))
     from argus_edge.training.models import Argus
-    with pytest.raises(ValueError, match="cover"):
-        Argus(bad)
+    for indexes, message in ((((0, 0), (2, 2), (3, 3), (3, 3)), "cover"),
+                             (((0, 1), (2, 3)), "4 interactions")):
+        bad = dataclasses.replace(cfg, adapter=dataclasses.replace(
+            cfg.adapter, interaction_indexes=indexes))
+        with pytest.raises(ValueError, match=message):
+            Argus(bad)
 
 
 # --------------------------------------------------------------- deformable attention

@@ -144,7 +144,11 @@ def resize_like(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def _check_indexes(cfg: ArgusConfig) -> None:
-    """Interactions must cover the ViT's blocks in order, each block exactly once."""
+    """Interactions must cover the ViT's blocks in order, each block exactly once; there
+    are four of them (one ViT map is added to each of the four output maps)."""
+    if len(cfg.adapter.interaction_indexes) != 4:
+        raise ValueError(f"the adapter needs 4 interactions, got "
+                         f"{len(cfg.adapter.interaction_indexes)}: {cfg.adapter.interaction_indexes}")
     expected = 0
     for first, last in cfg.adapter.interaction_indexes:
         if first != expected or last < first:
