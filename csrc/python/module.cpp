@@ -6,4 +6,7 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "argus-edge C++ core (libargus bindings). Use the argus_edge package instead.";
   argus::python::register_errors(m);
   argus::python::register_preprocess(m);
+  argus::python::register_bundle(m);
+  argus::python::register_kernels(m);
+  argus::python::register_deform(m);
 }

@@ -12,4 +12,13 @@ void register_errors(pybind11::module_& m);
 // Transform, preprocess() and resize_bilinear().
 void register_preprocess(pybind11::module_& m);
 
+// The C++ bundle reader (csrc/core/bundle.h).
+void register_bundle(pybind11::module_& m);
+
+// Post-processing kernels: box decoding, NMS, masks, heatmap decoding (csrc/kernels/).
+void register_kernels(pybind11::module_& m);
+
+// The fused scaled deformable attention kernel (csrc/ops/).
+void register_deform(pybind11::module_& m);
+
 }  // namespace argus::python

@@ -1,0 +1,8 @@
+// argus_edge._core: the deform area (filled in by the work on issue #5).
+#include "python/registers.h"
+
+namespace argus::python {
+
+void register_deform(pybind11::module_& /*m*/) {}
+
+}  // namespace argus::python
