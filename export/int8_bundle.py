@@ -101,6 +101,7 @@ def write_int8_bundles(result, fp32_bundle: Path, out_dir: Path,
     out = {}
     with Bundle(fp32_bundle) as src:
         manifest = json.loads(json.dumps(src.manifest))
+        fp32_sha = src.sha256
     report = Path(result.report_json) if result.report_json else None
     for backend, res in result.backends.items():
         variant, engine, precision = INT8_VARIANTS[backend]
@@ -116,7 +117,7 @@ def write_int8_bundles(result, fp32_bundle: Path, out_dir: Path,
                                               Path(res.artifacts[name]), blobs)
             m["graphs"][name] = g
         m["provenance"]["calibration"] = _json_safe(_summary(res, result, num_images, backend))
-        m["provenance"]["fp32_bundle_sha256"] = Bundle(fp32_bundle).sha256
+        m["provenance"]["fp32_bundle_sha256"] = fp32_sha
         if report is not None:
             blobs["quantization_report.json"] = report
             m["provenance"]["calibration"]["report_blob"] = "quantization_report.json"

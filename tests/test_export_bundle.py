@@ -146,3 +146,32 @@ def test_export_errors_are_typed(tiny_checkpoint, tmp_path):
     with pytest.raises(FileNotFoundError):
         export_bundle(tmp_path / "missing.safetensors", tmp_path / "x.engine")
     assert not (tmp_path / "x.engine").exists()
+
+
+def test_quantize_an_fp32_bundle_into_a_validated_int8_bundle(tiny_bundle, tiny_checkpoint,
+                                                              tmp_path):
+    """export/quantize.py --bundle: INT8 bundle per backend, calibration summary and the
+    report inside, and every INT8 graph within cosine ≥ 0.99 of PyTorch (validate)."""
+    from PIL import Image
+    from skimage import data
+
+    from argus_edge.export.quantize import main as quantize
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    photo = data.astronaut()
+    for i in range(6):
+        Image.fromarray(np.ascontiguousarray(photo[i * 40:i * 40 + 200, i * 30:i * 30 + 260])
+                        ).save(calib / f"{i}.png")
+    out = tmp_path / "q"
+    assert quantize(["--bundle", str(tiny_bundle), "--calib-dir", str(calib), "--num-calib", "6",
+                     "--backend", "onnxruntime", "--sensitivity-samples", "2",
+                     "--out", str(out), "--quiet"]) == 0
+    int8 = out / "argus_tiny.onnxruntime-int8.engine"
+    with read_bundle(int8) as b:
+        assert {v for g in b.graphs.values() for v in g["variants"]} == {"onnxruntime-int8"}
+        cal = b.manifest["provenance"]["calibration"]
+        assert cal["images"] == 6 and cal["passed_gate"] is True
+        assert json.loads(bytes(b.blob(cal["report_blob"])))["passed"] is True
+    report = validate_bundle(int8, tiny_checkpoint)
+    assert report.ok, report.to_markdown()
+    assert min(c.cosine for c in report.checks) >= 0.99
