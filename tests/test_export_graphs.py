@@ -14,7 +14,6 @@ Tolerances (float32 everywhere):
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shlex
 import sys
@@ -26,6 +25,7 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+from conftest import TINY_IMAGE_SIZE, TINY_POSE_SIZE, make_tiny_model  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 
 from argus_edge import BackendUnavailableError, InvalidArgumentError, UnknownTaskError  # noqa: E402
@@ -40,23 +40,15 @@ from argus_edge.export import (  # noqa: E402
     trtexec_command,
 )
 from argus_edge.export.deform_op import scaled_deform_attn  # noqa: E402
-from argus_edge.training.heads import (  # noqa: E402
-    ClsHeadConfig,
-    DepthHeadConfig,
-    DetHeadConfig,
-    InstHeadConfig,
-    PoseHeadConfig,
-    SemHeadConfig,
-)
-from argus_edge.training.models import PRESETS, Argus  # noqa: E402
+from argus_edge.training.models import Argus  # noqa: E402
 from argus_edge.training.models.adapter import Extractor, Injector, token_scale  # noqa: E402
 from argus_edge.training.models.layers import MSDeformAttn  # noqa: E402
 
 # torch.export's own deprecation notice, raised inside torch (not by this code)
 pytestmark = pytest.mark.filterwarnings("ignore:.*LeafSpec.*:FutureWarning")
 
-SIZE = (64, 64)
-POSE_SIZE = (128, 96)  # person crops: pose has its own input size
+SIZE = TINY_IMAGE_SIZE
+POSE_SIZE = TINY_POSE_SIZE  # person crops: pose has its own input size
 FEATURE_TOL = 1e-4
 NODE_TOL = 1e-5
 TASKS = ("cls", "det", "inst", "sem", "pose", "depth")
@@ -66,29 +58,8 @@ FUSED_TASKS = ("cls", "inst", "depth")  # fast test: wiring and naming; slow tes
 # ----------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def model() -> Argus:
-    """argus_tiny with all six heads; deformable attention and gamma made non-trivial
-    (their init is zero, which would hide the injector and the sampling offsets)."""
-    cfg = dataclasses.replace(PRESETS["argus_tiny"], heads={
-        "cls": ClsHeadConfig(num_classes=5, num_heads=4),
-        "det": DetHeadConfig(num_classes=3, channels=32),
-        "inst": InstHeadConfig(num_classes=3, channels=32, num_protos=8, proto_channels=32),
-        "sem": SemHeadConfig(num_classes=4, channels=32),
-        "pose": PoseHeadConfig(features=32, heatmap_size=(32, 24), input_size=POSE_SIZE),
-        "depth": DepthHeadConfig(features=32)})
-    torch.manual_seed(0)
-    m = Argus(cfg).eval()
-    _perturb_deform(m)
-    return m
-
-
-def _perturb_deform(module: torch.nn.Module) -> None:
-    with torch.no_grad():
-        for m in module.modules():
-            if isinstance(m, MSDeformAttn):
-                m.sampling_offsets.weight.normal_(std=0.05)
-                m.attention_weights.weight.normal_(std=0.1)
-            if isinstance(m, Injector):
-                m.gamma.normal_(std=0.5)
+    """argus_tiny with all six heads, deformable attention and gamma made non-trivial."""
+    return make_tiny_model()
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +135,11 @@ def test_backbone_graph_info_and_clean_file(model, backbone):
     onnx.checker.check_model(proto, full_check=True)
     assert proto.graph.name == info.name
     assert all(i.data_location == onnx.TensorProto.DEFAULT for i in proto.graph.initializer)
-    assert not any(n.metadata_props for n in proto.graph.node)
+    # only the torch module path is kept (the quantizer names layers by it): no stack
+    # traces, no local file paths
+    keys = {p.key for n in proto.graph.node for p in n.metadata_props}
+    assert keys == {"pkg.torch.onnx.name_scopes"}
+    assert not any("/" in p.value for n in proto.graph.node for p in n.metadata_props)
     assert any(n.op_type == "GridSample" for n in proto.graph.node)
     assert model.vit.fixed_grid is None and not model.training  # caller's state is back
 
