@@ -1,0 +1,108 @@
+"""``describe()``: the human-readable summary of a bundle that ``argus-edge info`` prints."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+def describe(bundle: Any) -> str:
+    """A human-readable summary of a bundle (what ``argus-edge info`` prints).
+
+    Args:
+        bundle: an open :class:`Bundle`, or the path of one (opened and verified here).
+
+    Returns:
+        Several lines: format and provenance, model, preprocessing, every task with its
+        graph and post-processing, every graph with its variants and blob sizes.
+
+    Raises:
+        BundleError: ``bundle`` is a path to an invalid bundle.
+    """
+    from .bundle import Bundle, read_bundle
+    if not isinstance(bundle, Bundle):
+        with read_bundle(bundle) as opened:
+            return describe(opened)
+    m = bundle.manifest
+    lines = [f"{bundle.path.name}: Argus engine bundle, format {bundle.version[0]}."
+             f"{bundle.version[1]}, {_human_size(bundle.size)}, {len(bundle.blobs)} blobs",
+             f"  created {m['created']} by argus-edge {m['sdk_version']}",
+             f"  sha256 {bundle.sha256}",
+             f"model: {m['model']['name']}", *_describe_model(m["model"]),
+             f"preprocess: {_fields(m['preprocess'])}",
+             f"tasks ({len(bundle.tasks)}):"]
+    for name, task in bundle.tasks.items():
+        lines.extend(_describe_task(name, task))
+    lines.append(f"graphs ({len(bundle.graphs)}):")
+    for name, graph in bundle.graphs.items():
+        lines.extend(_describe_graph(name, graph, bundle))
+    lines.append("provenance:")
+    lines.extend(f"  {key}: {_fields(value) if value is not None else 'none'}"
+                 for key, value in m["provenance"].items())
+    return "\n".join(lines)
+
+
+def _describe_model(model: dict[str, Any]) -> list[str]:
+    config, lines = model["config"], []
+    vit, adapter = config.get("vit"), config.get("adapter")
+    if isinstance(vit, dict):
+        lines.append("  vit: " + _fields({k: vit[k] for k in ("embed_dim", "depth",
+                     "num_heads", "patch_size", "num_registers") if k in vit}))
+    if isinstance(adapter, dict) and isinstance(adapter.get("interaction_indexes"), list):
+        lines.append(f"  adapter: {len(adapter['interaction_indexes'])} interactions, "
+                     f"{adapter.get('extra_extractors', 0)} extra extractors")
+    if isinstance(config.get("heads"), dict):
+        lines.append(f"  heads: {', '.join(config['heads']) or 'none'}")
+    for key in ("params", "parameters", "num_params"):
+        if key in model:
+            lines.append(f"  parameters: {_fields(model[key])}")
+    return lines
+
+
+def _describe_task(name: str, task: dict[str, Any]) -> list[str]:
+    parts = [f"graph {task['graph']}"]
+    if "backbone" in task:
+        parts.append(f"backbone {task['backbone']}")
+    if "input_size" in task:
+        parts.append(f"input {_size(task['input_size'])}")
+    for key in ("classes", "keypoints"):
+        if isinstance(task.get(key), list):
+            parts.append(f"{len(task[key])} {key}")
+    lines = [f"  {name}: {', '.join(parts)}"]
+    if isinstance(task.get("postprocess"), dict):
+        lines.append(f"    postprocess: {_fields(task['postprocess'])}")
+    return lines
+
+
+def _describe_graph(name: str, graph: dict[str, Any], bundle: Bundle) -> list[str]:
+    parts = [str(graph.get("role", "graph"))]
+    if "input_size" in graph:
+        parts.append(f"input {_size(graph['input_size'])}")
+    for key in ("inputs", "outputs"):
+        if isinstance(graph.get(key), list):
+            parts.append(f"{len(graph[key])} {key}")
+    lines = [f"  {name}: {', '.join(parts)}"]
+    for vname, variant in graph["variants"].items():
+        blobs = ", ".join(f"{role} {blob} ({_human_size(bundle.blob_info(blob).size)})"
+                          for role, blob in variant["blobs"].items())
+        lines.append(f"    {vname}: {variant['backend']} {variant['precision']}: {blobs}")
+    return lines
+
+
+def _fields(value: Any, top: bool = True) -> str:
+    """``key=value, ...`` for an object, compact JSON inside it; long values shortened."""
+    if isinstance(value, dict) and top:
+        return ", ".join(f"{k}={_fields(v, False)}" for k, v in value.items()) or "{}"
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= 72 else text[:69] + "..."
+
+
+def _size(value: Any) -> str:
+    return "x".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _human_size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
