@@ -28,7 +28,7 @@ MIN_SIZE = HEADER.size + TRAILER.size
 REQUIRED_OBJECTS = ("model", "preprocess", "graphs", "tasks", "provenance")
 _NAME_RE = re.compile(r"[A-Za-z0-9_+\-][A-Za-z0-9._+\-]{0,254}")
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
-_CREATED_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z")
+_CREATED_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z")
 _CHUNK = 1 << 20
 
 
@@ -123,7 +123,26 @@ def decode_manifest(data: bytes) -> dict[str, Any]:
         raise FormatError("manifest is not valid JSON: nested too deeply") from None
     if not isinstance(value, dict):
         raise FormatError(f"manifest must be a JSON object, got {type(value).__name__}")
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise FormatError(f"manifest is not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels")
     return value
+
+
+#: deepest nesting a manifest may have (the C++ reader's limit; Python's own recursion
+#: limit would otherwise decide, and differ between call sites)
+MAX_JSON_DEPTH = 512
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a decoded JSON value (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        children = v.values() if isinstance(v, dict) else v if isinstance(v, list) else ()
+        if isinstance(v, (dict, list)):
+            deepest = max(deepest, d)
+            stack.extend((c, d + 1) for c in children)
+    return deepest
 
 
 def check_blob_name(name: Any) -> None:
