@@ -29,16 +29,21 @@ from torch.nn import functional as F  # noqa: E402
 
 from argus_edge import ImageError, InvalidArgumentError  # noqa: E402
 from argus_edge.export.quantization import (  # noqa: E402
+    BackendResult,
     Gate,
+    QuantizationResult,
+    check_gate,
     default_float_nodes,
     feeds_for_graphs,
     layer_sensitivity,
     load_calibration_images,
     metric_direction,
+    metric_drops,
     parse_max_drop,
     plot_sensitivity,
     quantize_graphs,
     quantize_onnxruntime,
+    write_reports,
 )
 from argus_edge.export.quantization._runners import OrtRunner, collect_outputs, error_stats  # noqa: E402
 from argus_edge.export.quantize import main  # noqa: E402
@@ -96,6 +101,28 @@ class Outlier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc3(F.gelu(self.fc2(self.fc1(x))))
+
+
+class TinyConvFFN(nn.Module):
+    """The ViT-Adapter extractor's FFN on multi-level tokens (B, N, C): LayerNorm → fc1 →
+    per-level depthwise 3×3 on the token maps → GELU → fc2."""
+
+    levels = ((8, 8), (4, 4), (2, 2))
+
+    def __init__(self, d: int = 32, hidden: int = 16) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(d)
+        self.fc1 = nn.Linear(d, hidden)
+        self.dwconv = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
+        self.fc2 = nn.Linear(hidden, d)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        x = self.fc1(self.norm(tokens))
+        b, _, c = x.shape
+        maps = x.split([h * w for h, w in self.levels], dim=1)
+        x = torch.cat([self.dwconv(m.transpose(1, 2).reshape(b, c, h, w)).flatten(2).transpose(1, 2)
+                       for m, (h, w) in zip(maps, self.levels)], dim=1)
+        return self.fc2(F.gelu(x))
 
 
 def _export(module: nn.Module, example: torch.Tensor, path: Path, outputs: list[str]) -> Path:
@@ -288,6 +315,39 @@ def test_openvino_nncf(tiny_onnx, tiny_feeds, tmp_path):
     assert min(cosines.values()) >= 0.99, cosines
 
 
+def _activation_range_shapes(model) -> list[tuple[int, ...]]:
+    """Shapes of the input-range constants of the FakeQuantizes on activations."""
+    fq = [op for op in model.get_ordered_ops() if op.get_type_name() == "FakeQuantize"]
+    return [tuple(op.input_value(1).get_node().get_output_shape(0)) for op in fq
+            if op.input_value(0).get_node().get_type_name() != "Constant"]
+
+
+@pytest.mark.openvino
+def test_openvino_activations_are_per_tensor_on_token_ffns(tmp_path):
+    """NNCF's CPU config allows per-channel activation quantizers for depthwise convs; on
+    the ConvFFN it puts one on fc1's (B, N, C) output with its axis 1 = the tokens: ranges
+    (1, N, 1). On the trained argus_tiny the CPU plugin mis-executed that after SmoothQuant
+    (backbone cosine 0.65-0.80, docs/quantization.md): activations must be per tensor."""
+    from argus_edge.export.quantization import quantize_openvino
+    from argus_edge.export.quantization._runners import OvRunner
+
+    torch.manual_seed(0)
+    n = sum(h * w for h, w in TinyConvFFN.levels)
+    path = _export(TinyConvFFN(), torch.randn(1, n, 32), tmp_path / "ffn.onnx", ["out"])
+    rng = np.random.default_rng(0)
+    feeds = [{"images": (3 * rng.standard_normal((1, n, 32))).astype(np.float32)}
+             for _ in range(8)]
+    per_token = _activation_range_shapes(
+        quantize_openvino(path, feeds, per_channel_activations=True))
+    assert (1, n, 1) in per_token, per_token  # what the default guards against
+    quantized = quantize_openvino(path, feeds)
+    shapes = _activation_range_shapes(quantized)
+    assert shapes and all(all(d == 1 for d in s) for s in shapes), shapes
+    ref, out = OvRunner(path), OvRunner(quantized)
+    cosine = error_stats([ref.run(f)["out"] for f in feeds], [out.run(f)["out"] for f in feeds])
+    assert cosine["cosine"] >= 0.99, cosine
+
+
 # ----------------------------------------------------------------------------- sensitivity
 def test_sensitivity_ranks_the_outlier_layer_first(outlier_onnx, tmp_path):
     rng = np.random.default_rng(0)
@@ -347,9 +407,38 @@ def test_gate_parsing_and_directions():
     for bad in ("det", "det=-1", "det=x"):
         with pytest.raises(InvalidArgumentError, match="max-drop"):
             parse_max_drop(bad)
-    assert [metric_direction(m) for m in ("AP", "mIoU", "AbsRel", "rmse", "mean_angle_error")] == [
-        "higher", "higher", "lower", "lower", "lower"]
+    assert [metric_direction(m) for m in ("AP", "mIoU", "AbsRel", "rmse", "mean_angle_error",
+                                          "RMSElog", "delta1")] == [
+        "higher", "higher", "lower", "lower", "lower", "lower", "higher"]
     assert metric_direction("AP", {"AP": "lower"}) == "lower"
+
+
+def test_nan_metrics_are_not_applicable_never_gated(tmp_path):
+    nan = float("nan")
+    fp32 = {"det": {"box_AP": 0.5, "box_APl": nan, "box_APm": 0.4}}
+    int8 = {"det": {"box_AP": 0.49, "box_APl": nan, "box_APm": nan}}
+    drops = {d.metric: d for d in metric_drops(fp32, int8, Gate(max_drop={"*": 0.05}))}
+    assert drops["box_AP"].drop == pytest.approx(0.01) and drops["box_AP"].passed
+    assert drops["box_APl"].drop is None and drops["box_APl"].passed is None  # undefined in FP32
+    # defined in FP32, NaN in INT8: INT8 lost it
+    assert drops["box_APm"].drop == float("inf") and drops["box_APm"].passed is False
+    verdict = check_gate(Gate(max_drop={"*": 0.05}), [], [drops["box_AP"], drops["box_APl"]])
+    assert verdict.passed
+
+    backend = BackendResult("openvino", passed=True, drops=list(drops.values()), int8_metrics=int8)
+    result = QuantizationResult({"openvino": backend}, Gate(), fp32_metrics=fp32)
+    json_path, md_path = write_reports(result, tmp_path)
+
+    def reject(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    report = json.loads(json_path.read_text(), parse_constant=reject)
+    rows = {d["metric"]: d for d in report["backends"]["openvino"]["drops"]}
+    assert rows["box_APl"]["drop"] is None and rows["box_APl"]["passed"] is None
+    assert rows["box_APl"]["fp32"] is None and report["fp32_metrics"]["det"]["box_APl"] is None
+    md = md_path.read_text()
+    assert "| det | box_APl | higher | n/a | n/a | n/a |" in md and "inf | 0.05 | FAIL" in md
+    assert "nan" not in md.lower().replace("n/a", "")
 
 
 # ----------------------------------------------------------------------------- CLI

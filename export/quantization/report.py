@@ -34,7 +34,7 @@ Evaluate = Callable[[GraphSetRunner], Mapping[str, Mapping[str, float]]]
 #: Metric names (lower case) for which lower is better; every other metric is
 #: higher-is-better. Names ending in ``error``/``_err``/``loss`` are lower-is-better too.
 LOWER_IS_BETTER: frozenset[str] = frozenset({
-    "absrel", "abs_rel", "sqrel", "sq_rel", "rmse", "rmse_log", "log10", "silog", "mae",
+    "absrel", "abs_rel", "sqrel", "sq_rel", "rmse", "rmse_log", "rmselog", "log10", "silog", "mae",
     "mse", "mean_angle", "median_angle", "mean_angle_error", "median_angle_error", "epe",
     "nme", "fpr", "miss_rate",
 })
@@ -79,20 +79,24 @@ def metric_drops(fp32: Mapping[str, Mapping[str, float]], int8: Mapping[str, Map
                  gate: Gate, directions: Mapping[str, str] | None = None) -> list[MetricDrop]:
     """Per-task, per-metric drops of INT8 against FP32, checked against the gate.
 
-    A metric missing from the INT8 results counts as failed when gated (and as an
-    infinite drop).
+    A metric that is NaN in FP32 is undefined on this validation set (COCO ``APl`` with no
+    large object): its drop is ``None`` ("n/a"), and it is never gated. A metric the FP32
+    graphs define but the INT8 ones do not (missing, or NaN: e.g. NaN outputs) is an
+    infinite drop, failed when gated.
     """
     drops = []
     for task in fp32:
         for metric, ref in fp32[task].items():
             direction = metric_direction(metric, directions)
-            value = float(int8.get(task, {}).get(metric, float("nan")))
-            drop = (ref - value) if direction == "higher" else (value - ref)
-            drop = drop if drop == drop else float("inf")  # NaN → missing → inf
+            ref, value = float(ref), float(int8.get(task, {}).get(metric, float("nan")))
             limit = gate.limit(task, metric)
+            if math.isnan(ref):
+                drops.append(MetricDrop(task, metric, direction, ref, value, None, limit, None))
+                continue
+            drop = (ref - value) if direction == "higher" else (value - ref)
+            drop = float("inf") if math.isnan(drop) else drop
             passed = None if limit is None else drop <= limit + 1e-12
-            drops.append(MetricDrop(task, metric, direction, float(ref), value, float(drop),
-                                    limit, passed))
+            drops.append(MetricDrop(task, metric, direction, ref, value, drop, limit, passed))
     return drops
 
 
@@ -113,7 +117,8 @@ def write_reports(result: QuantizationResult, out_dir: str | Path) -> tuple[Path
 
 
 def _finite(obj):
-    """Non-finite floats (a missing metric's drop) become ``null``: strict JSON."""
+    """Non-finite floats (NaN metrics, a missing metric's infinite drop) become ``null``:
+    strict JSON."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
@@ -126,7 +131,7 @@ def _finite(obj):
 def _table(header: list[str], rows: list[list]) -> list[str]:
     def cell(v) -> str:
         if isinstance(v, float):
-            return f"{v:.6g}"
+            return "n/a" if math.isnan(v) else f"{v:.6g}"
         return "" if v is None else str(v).replace("|", "\\|")
 
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -164,6 +169,12 @@ def markdown_report(result: QuantizationResult, out_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def _verdict(d: MetricDrop) -> str:
+    if d.drop is None:
+        return "n/a (undefined in FP32)"
+    return "not gated" if d.passed is None else ("ok" if d.passed else "FAIL")
+
+
 def _backend_section(result: QuantizationResult, b) -> list[str]:
     lines = [f"## {b.backend}: {'passed' if b.passed else 'FAILED'}", ""]
     lines += [f"- {note}" for note in b.notes] + ([""] if b.notes else [])
@@ -176,9 +187,8 @@ def _backend_section(result: QuantizationResult, b) -> list[str]:
         lines += ["No task evaluator was given: task metric drops were **not measured**.", ""]
     else:
         lines += _table(["task", "metric", "better", "FP32", "INT8", "drop", "max drop", "gate"], [
-            [d.task, d.metric, d.direction, d.fp32, d.int8, d.drop, d.limit,
-             "not gated" if d.passed is None else ("ok" if d.passed else "FAIL")]
-            for d in b.drops])
+            [d.task, d.metric, d.direction, d.fp32, d.int8, "n/a" if d.drop is None else d.drop,
+             d.limit, _verdict(d)] for d in b.drops])
     lines += ["### Layers kept in float", ""]
     lines += _table(["graph", "layer", "op", "reason", "why", "sensitivity", "round"], [
         [f.graph, f.layer, f.op_type, f.reason, f.detail, f.score, f.round]

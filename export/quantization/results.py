@@ -37,10 +37,11 @@ class MetricDrop:
     Attributes:
         drop: how much worse INT8 is, in the metric's units: ``fp32 - int8`` for
             higher-is-better metrics, ``int8 - fp32`` for lower-is-better ones. Negative
-            means INT8 is better.
+            means INT8 is better; ``inf`` when INT8 lost a metric FP32 has; ``None``
+            ("n/a") when the metric is NaN in FP32 (undefined on the validation set).
         direction: ``higher`` or ``lower`` (is better).
         limit: the gate's max allowed drop, ``None`` when this metric is not gated.
-        passed: ``drop <= limit``, ``None`` when not gated.
+        passed: ``drop <= limit``, ``None`` when not gated (or n/a).
     """
 
     task: str
@@ -48,7 +49,7 @@ class MetricDrop:
     direction: str
     fp32: float
     int8: float
-    drop: float
+    drop: float | None
     limit: float | None
     passed: bool | None
 
