@@ -147,3 +147,326 @@ def transform_for(
     Raises:
         InvalidArgumentError: non-positive sizes or an unknown policy.
     """
+
+# ----------------------------------------------------------------------------- deform
+def scaled_deform_attn(
+    query: npt.ArrayLike,
+    value: npt.ArrayLike,
+    reference_points: npt.ArrayLike,
+    norm_weight: npt.ArrayLike,
+    norm_bias: npt.ArrayLike,
+    offset_weight: npt.ArrayLike,
+    offset_bias: npt.ArrayLike,
+    attn_weight: npt.ArrayLike,
+    attn_bias: npt.ArrayLike,
+    output_weight: npt.ArrayLike,
+    output_bias: npt.ArrayLike,
+    gamma: npt.ArrayLike | None = None,
+    *,
+    n_heads: int,
+    n_levels: int,
+    n_points: int,
+    spatial_shapes: Sequence[int],
+    token_scaling: bool = False,
+    eps: float = 1e-6,
+    isa: str = "auto",
+    num_threads: int = 0,
+) -> npt.NDArray[np.float32]:
+    """The fused ``ai.argus::ScaledDeformAttn`` node (``docs/custom_ops.md``) in C++.
+
+    Same arguments and result as
+    ``argus_edge.export.deform_op.scaled_deform_attn_numpy``; runs without the GIL, over
+    (batch x blocks of 48 queries) on ``num_threads`` threads. Inputs are converted to
+    C-contiguous float32 (copied when they are not already).
+
+    Args:
+        query: (B, Q, D) query tokens, unscaled; also the residual.
+        value: (B, S, Dv) projected values, S = sum of h*w over ``spatial_shapes``.
+        reference_points: (Q, 2) normalised (x, y) per query.
+        norm_weight, norm_bias: (D,) query LayerNorm.
+        offset_weight, offset_bias: (M*L*P*2, D), (M*L*P*2,) sampling offsets in pixels.
+        attn_weight, attn_bias: (M*L*P, D), (M*L*P,) attention logits.
+        output_weight, output_bias: (D, Dv), (D,) output projection.
+        gamma: (D,) layer scale, or None for 1.
+        n_heads, n_levels, n_points: M, L, P.
+        spatial_shapes: ``[h0, w0, h1, w1, ...]`` of the value levels.
+        token_scaling: Argus token scaling (injectors).
+        eps: query LayerNorm epsilon.
+        isa: ``"auto"`` (``$ARGUS_DEFORM_ISA`` if set, else the best this CPU has),
+            ``"scalar"``, ``"avx2"`` or ``"avx512"``.
+        num_threads: 0 for ``$ARGUS_NUM_THREADS`` or all cores.
+
+    Returns:
+        (B, Q, D) float32, the updated query tokens.
+
+    Raises:
+        InvalidArgumentError: shapes that disagree with each other or with the attributes,
+            bad attributes, or an unknown ``isa``.
+        BackendUnavailableError: ``isa`` names an instruction set this build or CPU lacks.
+    """
+
+def deform_isas() -> list[str]:
+    """Instruction sets ``scaled_deform_attn`` can use here, ``"scalar"`` first, best last."""
+
+def deform_isa(isa: str = "auto") -> str:
+    """The instruction set a request resolves to (``"auto"``: ``$ARGUS_DEFORM_ISA`` if set,
+    else the best supported).
+
+    Raises:
+        InvalidArgumentError: an unknown name (argument or environment variable).
+        BackendUnavailableError: an instruction set this build or CPU lacks.
+    """
+
+from os import PathLike  # here, not at the top: this section is appended by the bundle work
+
+class BundleReader:
+    """A ``.engine`` bundle opened by the C++ reader (libargus): memory-mapped, read-only.
+
+    Accepts and refuses exactly the files :func:`argus_edge.read_bundle` does, with the
+    same messages, except that the manifest is limited to 4 MiB and JSON nesting to 512
+    levels. Opening releases the GIL while the file is hashed.
+    """
+
+    def __init__(self, path: str | bytes | PathLike[str], verify: bool = True) -> None:
+        """Opens and checks a bundle.
+
+        Args:
+            path: the ``.engine`` file.
+            verify: also check the zero padding and every blob's SHA-256 (reads the whole
+                file once). Without it only the header, trailer, manifest and layout are
+                checked.
+
+        Raises:
+            BundleNotFoundError: the file does not exist.
+            BundleError: the file is not a valid bundle; the message says what is wrong.
+        """
+
+    @property
+    def path(self) -> str:
+        """The path as given (``os.fsdecode``)."""
+
+    @property
+    def size(self) -> int:
+        """The file's size in bytes."""
+
+    @property
+    def version(self) -> tuple[int, int]:
+        """``(major, minor)`` format version of the file."""
+
+    @property
+    def manifest_json(self) -> str:
+        """The manifest exactly as stored (UTF-8 JSON text); ``json.loads`` it."""
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the whole file (computed once, without the GIL)."""
+
+    def blob_names(self) -> list[str]:
+        """Names of the blobs, in file order."""
+
+    def blob(self, name: str) -> memoryview:
+        """A read-only, zero-copy view of blob ``name`` (format ``"B"``).
+
+        The view's buffer is a uint8 numpy array whose base is this reader, so the file
+        stays mapped as long as the view (or anything made from it) lives.
+
+        Raises:
+            InvalidArgumentError: the bundle has no blob of that name.
+        """
+
+    def verify(self) -> None:
+        """Checks the zero padding and every blob's SHA-256 again (releases the GIL).
+
+        Raises:
+            BundleError: naming the first non-zero padding byte or corrupt blob.
+        """
+
+
+# ---- post-processing kernels (appended by the kernels work) --------------------------
+from typing import Protocol  # here, not at the top: this section is appended by the kernels work
+
+class _TransformLike(Protocol):
+    """Anything with a :class:`Transform`'s six attributes (``Transform`` itself, the
+    training code's ``Letterbox``); read as float32 / int."""
+
+    scale_x: float
+    scale_y: float
+    offset_x: float
+    offset_y: float
+    image_width: int
+    image_height: int
+
+class kernels:
+    """The submodule ``argus_edge._core.kernels`` (typed here as a namespace of static
+    functions: a ``.pyi`` cannot declare a submodule of an extension module).
+
+    Post-processing, the C++ twins of the numpy references in the training code
+    (``training/heads/dense/{postprocess,nms,points,mask_paste,letterbox}.py``,
+    ``training/heads/pose_codec.py``) and of the semantic/depth heads' ``predict``. Every
+    function converts its arrays to C-contiguous arrays of the dtype it computes in
+    (a copy only when needed), runs without the GIL, and raises
+    :class:`InvalidArgumentError` (a ``ValueError``) on bad shapes or values.
+    """
+
+    @staticmethod
+    def sigmoid(x: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """Correctly rounded float32 logistic function, any shape (NaN stays NaN).
+
+        Within a few ULP (< 2e-6 relative) of the reference's float32
+        ``exp(-logaddexp(0, -x))``, whose rounding depends on numpy's SIMD exp.
+        """
+
+    @staticmethod
+    def anchor_points(input_hw: tuple[int, int], strides: Sequence[int]) -> npt.NDArray[np.float32]:
+        """(N, 2) float32 (x, y) anchor points of the dense head in output order (level-major,
+        then row-major), ``((j + 0.5) * s, (i + 0.5) * s)`` in input pixels.
+
+        Raises:
+            InvalidArgumentError: a side is not a multiple of a stride.
+        """
+
+    @staticmethod
+    def decode_boxes(
+        points: npt.ArrayLike, ltrb: npt.ArrayLike, input_hw: tuple[int, int]
+    ) -> npt.NDArray[np.float32]:
+        """(N, 2) points and (N, 4) ltrb distances -> (N, 4) xyxy float32, clipped to
+        ``[0, W] x [0, H]`` of the input (inverted boxes are not repaired)."""
+
+    @staticmethod
+    def select_candidates(
+        scores: npt.ArrayLike, score_threshold: float, topk: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """``(point_index, label, score)`` of the (N, C) (point, class) scores that are
+        > ``score_threshold`` (compared in float32), the ``topk`` best (<= 0: all) by
+        descending score, ties by the lower flat index ``point * C + class``."""
+
+    @staticmethod
+    def nms(
+        boxes: npt.ArrayLike,
+        scores: npt.ArrayLike,
+        labels: npt.ArrayLike | None = None,
+        iou_threshold: float = 0.5,
+        class_agnostic: bool = False,
+        max_detections: int = -1,
+        score_threshold: float | None = None,
+    ) -> npt.NDArray[np.int64]:
+        """Greedy NMS, exactly the reference's ``batched_nms`` (``nms`` when agnostic).
+
+        IoU in float64 (0 when the union is 0: zero-area or inverted boxes never suppress);
+        a box is suppressed when IoU > ``iou_threshold`` with a kept box of its label;
+        boxes are visited by descending score, ties by lower index, NaN scores last.
+
+        Args:
+            boxes: (N, 4) xyxy, any float dtype (computed in float64).
+            scores: (N,).
+            labels: (N,) integers; None (or ``class_agnostic``) ignores labels.
+            iou_threshold: suppression threshold; not NaN.
+            class_agnostic: NMS across labels.
+            max_detections: keep at most this many (0: none, < 0: all) = ``[:max_detections]``.
+            score_threshold: drop scores <= this first (None: keep all).
+
+        Returns:
+            int64 indices of the kept boxes, by descending score.
+        """
+
+    @staticmethod
+    def decode_detections(
+        cls_logits: npt.ArrayLike,
+        box_ltrb: npt.ArrayLike,
+        input_hw: tuple[int, int],
+        strides: Sequence[int],
+        *,
+        score_threshold: float = 0.05,
+        iou_threshold: float = 0.6,
+        pre_nms_topk: int = 1000,
+        max_detections: int = 100,
+        class_agnostic: bool = False,
+        mask_coeffs: npt.ArrayLike | None = None,
+        protos: npt.ArrayLike | None = None,
+        mask_threshold: float = 0.5,
+        transform: Transform | _TransformLike | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Detections (and masks) of one image from the dense head's raw outputs: the
+        reference's ``postprocess_detections`` (sigmoid, threshold, top-k, box decoding,
+        NMS, max detections, letterbox back-mapping, mask assembly and paste).
+
+        Args:
+            cls_logits: (N, C) float32 logits, N = number of anchor points.
+            box_ltrb: (N, 4) distances in input pixels.
+            input_hw: the input tensor's (height, width).
+            strides: the head's strides.
+            mask_coeffs: (N, K) mask coefficients (``inst``), with ``protos`` (K, H/4, W/4).
+            transform: image -> input transform; None: the image is the input.
+
+        Returns:
+            ``boxes`` (D, 4) float32 xyxy image pixels, ``scores`` (D,) float32, ``labels``
+            (D,) int64 and, with prototypes, ``masks`` (D, image_height, image_width) bool.
+        """
+
+    @staticmethod
+    def assemble_mask_logits(coeffs: npt.ArrayLike, protos: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """(P, K) coefficients x (K, h, w) prototypes -> (P, h, w) float32 logits (float32
+        accumulation: within a few ULP of ``sum |c * proto|`` of numpy's BLAS result)."""
+
+    @staticmethod
+    def paste_masks(
+        mask_logits: npt.ArrayLike,
+        boxes: npt.ArrayLike,
+        transform: Transform | _TransformLike,
+        mask_threshold: float = 0.5,
+    ) -> npt.NDArray[np.bool_]:
+        """(P, h, w) prototype-resolution logits -> (P, image_height, image_width) bool
+        masks: bilinear samples at image pixel centres inside each (P, 4) image-pixel box,
+        > logit(mask_threshold). Bit-exact with the reference given the same logits."""
+
+    @staticmethod
+    def semantic_argmax(logits: npt.ArrayLike, size: tuple[int, int]) -> npt.NDArray[np.int32]:
+        """Labels = argmax over classes of the logits resized bilinearly to ``size``
+        (``F.interpolate(..., align_corners=False)`` then ``argmax``; ties: lowest class).
+
+        Args:
+            logits: (C, h, w) or (B, C, h, w) float32.
+            size: output (height, width).
+
+        Returns:
+            (H, W) or (B, H, W) int32.
+        """
+
+    @staticmethod
+    def resize_depth(depth: npt.ArrayLike, size: tuple[int, int]) -> npt.NDArray[np.float32]:
+        """Bilinear resize (align_corners=False, no antialias) of the last two axes of a
+        float32 (..., h, w) array, as the depth head's ``predict``."""
+
+    @staticmethod
+    def decode_heatmaps(
+        heatmaps: npt.ArrayLike,
+        input_size: tuple[int, int],
+        warps: npt.ArrayLike | None = None,
+        blur_kernel: int = 11,
+        refine: bool = True,
+        num_threads: int = 1,
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """UDP heatmaps -> keypoints: argmax, DARK refinement, UDP map to the crop, inverse
+        warp (the reference's ``decode_udp_heatmaps``).
+
+        Args:
+            heatmaps: (N, K, h, w) float32, h and w >= 2.
+            input_size: crop (height, width) the heatmaps were predicted for, each >= 2.
+            warps: (N, 2, 3) image -> crop affines (float64); None: crop pixels.
+            blur_kernel: odd DARK blur size.
+            refine: False gives integer argmax positions.
+            num_threads: threads over people.
+
+        Returns:
+            ``(keypoints, scores)``: (N, K, 2) float32 (x, y) and (N, K) float32 map maxima.
+
+        Raises:
+            InvalidArgumentError: bad shapes, an even blur kernel or a singular warp.
+        """
+
+    @staticmethod
+    def fuse_flip_heatmaps(
+        heatmaps: npt.ArrayLike, flipped: npt.ArrayLike, flip_index: npt.ArrayLike
+    ) -> npt.NDArray[np.float32]:
+        """Flip-test fusion ``0.5 * (heatmaps + flipped[:, flip_index, :, ::-1])`` of two
+        (N, K, h, w) arrays; ``flip_index`` (K,) must be a permutation."""
