@@ -60,6 +60,7 @@ def _ort(path: Path, threads: int):
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
+    so.log_severity_level = 3  # QDQ graphs make ORT list every folded initializer
     sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     return lambda feed: sess.run(None, feed)
 
