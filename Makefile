@@ -32,8 +32,14 @@ demo: setup-train
 test-python:
 	$(BIN)/python -m pytest
 
+# WITH_OPENVINO=ON also builds build/cpp/libargus_openvino_ext.so (the fused
+# ai.argus::ScaledDeformAttn node for OpenVINO, cmake/deform.cmake) against the openvino
+# wheel of $(VENV) (the export extra); tests/test_deform_kernel.py loads it from there.
+# `make test-cpp WITH_OPENVINO=OFF` builds without openvino installed.
+WITH_OPENVINO ?= ON
 test-cpp:
-	cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DARGUS_BUILD_TESTS=ON
+	cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DARGUS_BUILD_TESTS=ON \
+	  -DARGUS_WITH_OPENVINO=$(WITH_OPENVINO) -DPython_EXECUTABLE=$(abspath $(BIN)/python)
 	cmake --build build/cpp -j $(JOBS)
 	ctest --test-dir build/cpp --output-on-failure
 

@@ -1,0 +1,235 @@
+"""Fused ``ai.argus::ScaledDeformAttn`` (OpenVINO extension) vs the standard-op graph.
+
+Benchmarks, in OpenVINO on CPU with ``INFERENCE_PRECISION_HINT=f32``, the same model
+exported twice (``deform="standard"``: LayerNorm / MatMul / Softmax / GridSample ...;
+``deform="custom"``: one fused node per injector and extractor):
+
+- per interaction block: only the block's deformable attentions (the injector with token
+  scaling, the extractor and, in the last block, the two extra extractors), fed with
+  tensors of the real shapes: the ViT blocks and ConvFFNs around them are the same
+  standard ops in both graphs and are left out;
+- the whole backbone (``export_backbone``), images -> f4..f32.
+
+argus_base shapes, random weights (deformable attention made non-trivial as in the
+tests), batch 1. All numbers of one run come from one process, interleaved per graph
+pair; ratios are standard / fused (> 1: the fused node is faster).
+
+Usage::
+
+    python benchmarks/bench_deform.py [--size 448] [--runs 10] [--threads 2]
+        [--extension PATH] [--profile] [--skip-backbone] [--workdir DIR --reuse]
+
+The extension is ``--extension``, else ``argus_edge._extensions.openvino_extension_path()``
+(``$ARGUS_OPENVINO_EXTENSION``, next to ``argus_edge._core``), else this checkout's
+``build/cpp`` (where ``make test-cpp`` builds it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+import torch
+from torch import nn
+
+from argus_edge import BackendUnavailableError
+from argus_edge._extensions import openvino_extension_name, openvino_extension_path
+from argus_edge.export import export_backbone
+from argus_edge.export.deform_op import CUSTOM_TRANSLATION_TABLE, _attention_call
+from argus_edge.training.models import PRESETS, Argus
+from argus_edge.training.models.adapter import Injector, token_scale
+from argus_edge.training.models.layers import MSDeformAttn, reference_points
+
+
+# ----------------------------------------------------------------------------- graphs
+class BlockAttention(nn.Module):
+    """The deformable attentions of one interaction block, standard or custom op."""
+
+    def __init__(self, block: nn.Module, grid: tuple[int, int],
+                 c_shapes: list[tuple[int, int]], custom: bool) -> None:
+        super().__init__()
+        self.block, self.grid, self.c_shapes, self.custom = block, grid, c_shapes, custom
+        self.register_buffer("ref_vit", reference_points([grid]))
+        self.register_buffer("ref_c", reference_points(c_shapes))
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor, feat: torch.Tensor):
+        blk = self.block
+        extractors = (blk.extractor, *blk.extra_extractors)
+        if self.custom:
+            x = _attention_call(blk.injector, x, self.ref_vit, c, self.c_shapes,
+                                gamma=blk.injector.gamma, token_scaling=blk.token_scaling)
+            for ext in extractors:
+                c = _attention_call(ext, c, self.ref_c, feat, [self.grid], gamma=None,
+                                    token_scaling=False)
+            return x, c
+        s = token_scale(x) if blk.token_scaling else x.new_ones(x.shape[0], 1, 1)
+        x = blk.injector(x * s, self.ref_vit, c, self.c_shapes) / s
+        for ext in extractors:
+            c = c + ext.attn(ext.query_norm(c), self.ref_c, ext.feat_norm(feat), [self.grid])
+        return x, c
+
+
+def make_model(seed: int = 0) -> Argus:
+    """argus_base without heads, random weights, non-trivial deformable attention."""
+    torch.manual_seed(seed)
+    model = Argus(PRESETS["argus_base"]).eval()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, MSDeformAttn):
+                m.sampling_offsets.weight.normal_(std=0.05)
+                m.attention_weights.weight.normal_(std=0.1)
+            if isinstance(m, Injector):
+                m.gamma.normal_(std=0.5)
+    return model
+
+
+def block_inputs(size: int, dim: int) -> dict[str, np.ndarray]:
+    gen = torch.Generator().manual_seed(1)
+    q, s_c = (size // 16) ** 2, sum((size // k) ** 2 for k in (8, 16, 32))
+    # ViT tokens with DINOv2-like norms (token scaling matters), adapter tokens unit scale
+    return {"x": (20 * torch.randn(1, q, dim, generator=gen)).numpy(),
+            "c": torch.randn(1, s_c, dim, generator=gen).numpy(),
+            "feat": (20 * torch.randn(1, q, dim, generator=gen)).numpy()}
+
+
+def export_block(model: Argus, index: int, size: int, custom: bool, path: Path,
+                 inputs: dict[str, np.ndarray]) -> Path:
+    grid = (size // 16, size // 16)
+    c_shapes = [(size // 8, size // 8), grid, (size // 32, size // 32)]
+    module = BlockAttention(model.adapter.interactions[index], grid, c_shapes, custom).eval()
+    args = tuple(torch.from_numpy(v) for v in inputs.values())
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, args, str(path), dynamo=True, opset_version=18, verbose=False,
+                          input_names=list(inputs), output_names=["x_out", "c_out"],
+                          external_data=False,
+                          custom_translation_table=CUSTOM_TRANSLATION_TABLE if custom else None)
+    return path
+
+
+# ----------------------------------------------------------------------------- timing
+def compile_model(core: ov.Core, path: Path, threads: int, profile: bool):
+    config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY",
+              "INFERENCE_NUM_THREADS": threads}
+    if profile:
+        config["PERF_COUNT"] = True
+    return core.compile_model(core.read_model(str(path)), "CPU", config)
+
+
+def time_pair(compiled: dict, feeds: dict, runs: int, warmup: int) -> dict[str, list[float]]:
+    """Median-ready latencies (ms) of each compiled model, runs interleaved."""
+    requests = {k: c.create_infer_request() for k, c in compiled.items()}
+    for _ in range(warmup):
+        for r in requests.values():
+            r.infer(feeds)
+    times: dict[str, list[float]] = defaultdict(list)
+    for _ in range(runs):
+        for k, r in requests.items():
+            t0 = time.perf_counter()
+            r.infer(feeds)
+            times[k].append(1e3 * (time.perf_counter() - t0))
+    return times
+
+
+def profile(compiled, feeds: dict) -> list[tuple[str, float]]:
+    """(layer type, ms) of one inference, largest first (needs PERF_COUNT)."""
+    request = compiled.create_infer_request()
+    request.infer(feeds)
+    request.infer(feeds)
+    per_type: dict[str, float] = defaultdict(float)
+    for info in request.profiling_info:
+        per_type[info.node_type] += info.real_time.total_seconds() * 1e3
+    return sorted(per_type.items(), key=lambda kv: -kv[1])
+
+
+# ----------------------------------------------------------------------------- main
+def find_extension(given: Path | None) -> Path:
+    """--extension, else the package's locator, else this checkout's build/cpp."""
+    if given is not None:
+        return given
+    try:
+        return openvino_extension_path()
+    except BackendUnavailableError:
+        dev = Path(__file__).resolve().parents[1] / "build" / "cpp" / openvino_extension_name()
+        if dev.is_file():
+            return dev
+        raise
+
+
+def check_same(compiled: dict, feeds: dict) -> float:
+    outs = [c(feeds) for c in compiled.values()]
+    names = [port.get_any_name() for port in next(iter(compiled.values())).outputs]
+    return max(float(np.abs(outs[0][n] - outs[1][n]).max()) for n in names)
+
+
+def report(name: str, times: dict[str, list[float]], err: float) -> None:
+    std, fused = statistics.median(times["standard"]), statistics.median(times["fused"])
+    print(f"{name:<22} {std:10.2f} {fused:10.2f} {std / fused:8.2f}x   {err:.2g}", flush=True)
+
+
+def run_graphs(core, name, paths, feeds, args) -> None:
+    compiled = {k: compile_model(core, p, args.threads, args.profile) for k, p in paths.items()}
+    report(name, time_pair(compiled, feeds, args.runs, args.warmup), check_same(compiled, feeds))
+    if args.profile:
+        for k, c in compiled.items():
+            top = ", ".join(f"{t} {ms:.1f}" for t, ms in profile(c, feeds)[:8])
+            print(f"    {k:<9} ms by layer type: {top}", flush=True)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", type=int, default=448, help="input size (multiple of 32)")
+    p.add_argument("--runs", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="INFERENCE_NUM_THREADS")
+    p.add_argument("--extension", type=Path, default=None)
+    p.add_argument("--blocks", type=int, nargs="*", default=[0, 1, 2, 3])
+    p.add_argument("--skip-backbone", action="store_true")
+    p.add_argument("--profile", action="store_true", help="print ms per layer type")
+    p.add_argument("--workdir", type=Path, default=None, help="keep the ONNX files here")
+    p.add_argument("--reuse", action="store_true",
+                   help="reuse ONNX files already in --workdir (same model: seed 0)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    extension = find_extension(args.extension)
+    core = ov.Core()
+    core.add_extension(str(extension))
+    model = make_model()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_deform_"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"argus_base {args.size}x{args.size}, batch 1, OpenVINO {ov.__version__} f32, "
+          f"{args.threads} threads, {args.runs} runs (median ms); extension {extension}")
+    print(f"{'graph':<22} {'standard':>10} {'fused':>10} {'ratio':>9}   max|diff|", flush=True)
+    feeds = block_inputs(args.size, model.cfg.vit.embed_dim)
+    for i in args.blocks:
+        paths = {k: work / f"block{i}_{k}_{args.size}.onnx" for k in ("standard", "fused")}
+        for k, p in paths.items():
+            if not (args.reuse and p.exists()):
+                export_block(model, i, args.size, k == "fused", p, feeds)
+        run_graphs(core, f"interaction block {i}", paths, feeds, args)
+    if not args.skip_backbone:
+        paths = {k: work / f"backbone_{k}_{args.size}.onnx" for k in ("standard", "fused")}
+        for k, p in paths.items():
+            if not (args.reuse and p.exists()):
+                export_backbone(model, (args.size, args.size), p,
+                                deform="custom" if k == "fused" else "standard")
+        gen = torch.Generator().manual_seed(2)
+        images = torch.randn(1, 3, args.size, args.size, generator=gen)
+        feeds = {"images": images.numpy(), "vit_images": model.vit_input(images).numpy()}
+        run_graphs(core, "backbone", paths, feeds, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+// The backend interface: one inference engine (OpenVINO today; ONNX Runtime and
+// TensorRT later) running the graphs of a bundle.
+//
+// A backend compiles graphs from a bundle's blobs (load_graph) and then runs them by name
+// with named float32 tensors (run). Tensors are NCHW float32, which is all the Argus
+// graphs take and give.
+//
+// Ownership: a Backend keeps what it needs of the blobs (it copies the model bytes it
+// compiles), so the Bundle may be closed after load_graph.
+// Thread safety: load_graph is not thread-safe (call it before any run); run() may be
+// called from any number of threads at once (each call takes its own infer request).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/bundle.h"
+
+namespace argus {
+
+struct BackendOptions {
+  std::string device = "CPU";       // engine device name ("CPU", "GPU", ...)
+  int threads = 0;                  // inference threads; 0: the engine's default
+  int streams = 0;                  // parallel streams; 0: the engine's default
+  std::string precision_hint = "f32";  // "f32", "bf16", "f16"; "": the engine's default
+  // Engine extension libraries (the argus OpenVINO extension) loaded for graphs that
+  // list `custom_ops`; empty: ARGUS_OPENVINO_EXTENSION's path if built in.
+  std::vector<std::string> extensions;
+};
+
+// A float32 tensor owned by someone else (inputs).
+struct TensorView {
+  const float* data = nullptr;
+  std::vector<int64_t> shape;
+};
+
+// A float32 tensor that owns its data (outputs).
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+
+  int64_t dim(size_t i) const { return i < shape.size() ? shape[i] : 0; }
+};
+
+using TensorViews = std::map<std::string, TensorView>;
+using Tensors = std::map<std::string, Tensor>;
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Engine name as written in the manifest's variants ("openvino", "onnxruntime", ...).
+  virtual const char* name() const noexcept = 0;
+
+  // Compiles variant `variant` of graph `graph` of `bundle` (a no-op when loaded).
+  // Throws Error(Status::Bundle) for a malformed variant, Error(BackendUnavailable) when
+  // the variant is for another engine or needs an extension that is not available.
+  virtual void load_graph(const Bundle& bundle, const std::string& graph,
+                          const std::string& variant) = 0;
+
+  // Runs a loaded graph. Throws Error(InvalidArgument) for an unknown graph or input
+  // name or shape, Error(Internal) when the engine fails.
+  virtual Tensors run(const std::string& graph, const TensorViews& inputs) = 0;
+};
+
+// Whether `backend` ("openvino", ...) is compiled into this libargus.
+bool backend_available(const std::string& backend) noexcept;
+
+// Creates the backend named `backend`. Throws Error(Status::BackendUnavailable) when it
+// is not compiled in (naming the build option) and Error(InvalidArgument) for bad options.
+std::unique_ptr<Backend> create_backend(const std::string& backend,
+                                        const BackendOptions& options);
+
+}  // namespace argus

@@ -1,0 +1,37 @@
+"""CTest fixture of the C API tests: a tiny random Argus model exported to an OpenVINO
+FP32 bundle, and an 80x60 raw RGB image (seeded noise plus a bright rectangle).
+
+Usage: python tests/cpp/test_capi_fixture.py OUT_DIR  (run from the repository root).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for conftest
+
+
+def main(out: Path) -> None:
+    from argus_edge.export.bundle_export import ExportOptions, export_bundle
+    from argus_edge.training.checkpoint import save_checkpoint
+    from conftest import make_tiny_model
+
+    out.mkdir(parents=True, exist_ok=True)
+    bundle = out / "tiny.engine"
+    if not bundle.exists():
+        checkpoint = out / "tiny.safetensors"
+        save_checkpoint(make_tiny_model(), checkpoint)
+        export_bundle(checkpoint, out / "tiny.tmp.engine",
+                      ExportOptions(variants=("openvino-fp32",)))
+        (out / "tiny.tmp.engine").replace(bundle)
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, size=(60, 80, 3), dtype=np.uint8)
+    image[10:50, 20:45] = (230, 180, 140)
+    (out / "image_80x60.rgb").write_bytes(image.tobytes())
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
