@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TORCH  := torch==2.13.0
 JOBS   ?= 2
 
-.PHONY: help venv setup-runtime setup-train setup-dev demo test test-python test-cpp clean
+.PHONY: help venv setup-runtime setup-train setup-dev demo test test-python test-cpp test-sanitize build-cuda clean
 
 help:
 	@echo "make demo   - create $(VENV), install argus-edge[train], run 'argus-edge demo'"
@@ -39,9 +39,27 @@ test-python:
 WITH_OPENVINO ?= ON
 test-cpp:
 	cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DARGUS_BUILD_TESTS=ON \
-	  -DARGUS_WITH_OPENVINO=$(WITH_OPENVINO) -DPython_EXECUTABLE=$(abspath $(BIN)/python)
+	  -DARGUS_BUILD_EXAMPLES=ON -DARGUS_WITH_OPENVINO=$(WITH_OPENVINO) \
+	  -DPython_EXECUTABLE=$(abspath $(BIN)/python)
 	cmake --build build/cpp -j $(JOBS)
 	ctest --test-dir build/cpp --output-on-failure
+
+# The C++ and C API tests again under AddressSanitizer + UBSan (+ LeakSanitizer): CI runs it.
+test-sanitize:
+	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DARGUS_SANITIZE=ON \
+	  -DARGUS_BUILD_TESTS=ON -DARGUS_BUILD_EXAMPLES=ON -DARGUS_WITH_OPENVINO=$(WITH_OPENVINO) \
+	  -DPython_EXECUTABLE=$(abspath $(BIN)/python)
+	cmake --build build/asan -j $(JOBS)
+	ctest --test-dir build/asan --output-on-failure
+
+# The CUDA kernels must compile (CI); their tests run only where a GPU is present (they
+# report "skipped" elsewhere). Needs nvcc; without it this says so and does nothing.
+build-cuda:
+	@if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then \
+	  cmake -S . -B build/cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DARGUS_WITH_CUDA=ON \
+	    -DARGUS_BUILD_TESTS=ON && cmake --build build/cuda -j $(JOBS) && \
+	  ctest --test-dir build/cuda -R kernels_cuda --output-on-failure; \
+	else echo "build-cuda: nvcc not found, the CUDA kernels were NOT compiled"; fi
 
 # The README's test command: everything CI runs.
 test: setup-dev test-cpp test-python

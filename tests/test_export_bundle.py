@@ -75,6 +75,7 @@ def test_batch_dimension_is_dynamic(tiny_bundle):
                 assert runner.run(feeds)["f4"].shape[0] == batch
 
 
+@pytest.mark.slow  # ~50 s; FP16 IR and fused-graph parity are also in test_export_graphs.py
 def test_fp16_variant_and_fused_graph(tiny_checkpoint, tmp_path):
     path = export_bundle(tiny_checkpoint, tmp_path / "f16.engine", ExportOptions(
         tasks=("cls", "depth"), variants=("openvino-fp16",), fused=True))
