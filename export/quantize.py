@@ -6,7 +6,7 @@ Run as ``python export/quantize.py --help`` or call
 (the ``[export]`` extra), 4 the gate failed after every retry (the reports are still
 written).
 
-Sources: ``--checkpoint`` (exported first to ``<out>/<model>.fp32.engine``), ``--bundle``
+Sources: ``--checkpoint`` (exported first to ``<out>/fp32.engine``), ``--bundle``
 (an FP32 bundle with ``onnx-fp32`` graphs), or ``--graphs`` (bare FP32 ONNX files; no
 bundle is written then). With a bundle source, one INT8 bundle per backend is written to
 ``<out>/<model>.<backend>-int8.engine``. ``--val-config`` (a training YAML) gives per-task
