@@ -2,6 +2,7 @@
 // a non-zero exit code is a failure). Include in one translation unit per binary.
 #pragma once
 
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -29,6 +30,32 @@ inline int g_failures = 0;
       ++argus_test::g_failures;                                                           \
     }                                                                                     \
   } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                            \
+  do {                                                                                   \
+    const double va_ = (a), vb_ = (b);                                                   \
+    if (!(std::fabs(va_ - vb_) <= (tol))) {                                              \
+      std::fprintf(stderr, "%s:%d: CHECK_NEAR failed: %s = %.9g, %s = %.9g\n", __FILE__, \
+                   __LINE__, #a, va_, #b, vb_);                                          \
+      ++argus_test::g_failures;                                                          \
+    }                                                                                    \
+  } while (0)
+
+// Runs `fn`; checks it throws argus::Error with `status` (any message).
+inline void check_throws(argus::Status status, const std::function<void()>& fn,
+                         const char* what) {
+  try {
+    fn();
+    std::fprintf(stderr, "expected argus::Error from: %s\n", what);
+    ++g_failures;
+  } catch (const argus::Error& e) {
+    if (e.status() != status) {
+      std::fprintf(stderr, "%s: status %d, expected %d (%s)\n", what, e.code(),
+                   static_cast<int>(status), e.what());
+      ++g_failures;
+    }
+  }
+}
 
 // Runs `fn`; checks it throws argus::Error with `status` and a message containing
 // `needle` (any message when empty). Returns the message ("" when nothing was thrown).

@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "check.h"
 #include "core/status.h"
 #include "kernels/box_decode.h"
 #include "kernels/detections.h"
@@ -17,42 +18,13 @@
 
 namespace {
 
-int g_failures = 0;
+using argus_test::check_throws;
+using argus_test::g_failures;
 
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_failures;                                                                 \
-    }                                                                               \
-  } while (0)
-
-#define CHECK_NEAR(a, b, tol)                                                            \
-  do {                                                                                   \
-    const double va_ = (a), vb_ = (b);                                                   \
-    if (!(std::fabs(va_ - vb_) <= (tol))) {                                              \
-      std::fprintf(stderr, "%s:%d: CHECK_NEAR failed: %s = %.9g, %s = %.9g\n", __FILE__, \
-                   __LINE__, #a, va_, #b, vb_);                                          \
-      ++g_failures;                                                                      \
-    }                                                                                    \
-  } while (0)
 
 using argus::Status;
 using Ids = std::vector<int64_t>;
 namespace k = argus::kernels;
-
-void check_throws(Status expected, const std::function<void()>& fn, const char* what) {
-  try {
-    fn();
-    std::fprintf(stderr, "expected argus::Error from: %s\n", what);
-    ++g_failures;
-  } catch (const argus::Error& e) {
-    if (e.status() != expected) {
-      std::fprintf(stderr, "%s: status %d (%s)\n", what, e.code(), e.what());
-      ++g_failures;
-    }
-  }
-}
 
 Ids run_nms(const std::vector<float>& boxes, const std::vector<float>& scores,
             const Ids& labels, double iou, bool agnostic = false, int64_t max_det = -1) {

@@ -8,44 +8,14 @@
 
 #include "core/preprocess.h"
 #include "core/resize.h"
+#include "check.h"
 #include "core/status.h"
 
 namespace {
 
-int g_failures = 0;
+using argus_test::check_throws;
+using argus_test::g_failures;
 
-#define CHECK(cond)                                                               \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_failures;                                                               \
-    }                                                                             \
-  } while (0)
-
-#define CHECK_NEAR(a, b, tol)                                                          \
-  do {                                                                                 \
-    const double va_ = (a), vb_ = (b);                                                 \
-    if (!(std::fabs(va_ - vb_) <= (tol))) {                                            \
-      std::fprintf(stderr, "%s:%d: CHECK_NEAR failed: %s = %.9g, %s = %.9g\n", __FILE__, \
-                   __LINE__, #a, va_, #b, vb_);                                        \
-      ++g_failures;                                                                    \
-    }                                                                                  \
-  } while (0)
-
-// Runs `fn` and checks that it throws argus::Error with `expected` status.
-void check_throws(argus::Status expected, const std::function<void()>& fn, const char* what) {
-  try {
-    fn();
-    std::fprintf(stderr, "expected argus::Error from: %s\n", what);
-    ++g_failures;
-  } catch (const argus::Error& e) {
-    if (e.status() != expected) {
-      std::fprintf(stderr, "%s: status %d, expected %d (%s)\n", what, e.code(),
-                   static_cast<int>(expected), e.what());
-      ++g_failures;
-    }
-  }
-}
 
 std::vector<uint8_t> make_image(int w, int h, uint8_t r, uint8_t g, uint8_t b) {
   std::vector<uint8_t> img(static_cast<size_t>(w) * h * 3);

@@ -20,40 +20,22 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "check.h"
 #include "core/status.h"
 #include "ops/isa.h"
 #include "ops/scaled_deform_attn.h"
 
 namespace {
 
+using argus_test::check_throws;
+using argus_test::g_failures;
+
+
 using argus::ops::DeformAttnOptions;
 using argus::ops::DeformAttnParams;
 using argus::ops::DeformAttnWeights;
 using argus::ops::Isa;
 using argus::ops::PackedDeformWeights;
-
-int g_failures = 0;
-
-#define CHECK(cond)                                                               \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_failures;                                                               \
-    }                                                                             \
-  } while (0)
-
-void check_throws(argus::Status expected, const std::function<void()>& fn, const char* what) {
-  try {
-    fn();
-    std::fprintf(stderr, "expected argus::Error from: %s\n", what);
-    ++g_failures;
-  } catch (const argus::Error& e) {
-    if (e.status() != expected) {
-      std::fprintf(stderr, "%s: status %d (%s)\n", what, e.code(), e.what());
-      ++g_failures;
-    }
-  }
-}
 
 // One random node: shapes, attributes, weights and inputs.
 struct Case {
