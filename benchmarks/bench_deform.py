@@ -43,10 +43,10 @@ from torch import nn
 from argus_edge import BackendUnavailableError
 from argus_edge._extensions import openvino_extension_name, openvino_extension_path
 from argus_edge.export import export_backbone
-from argus_edge.export.deform_op import CUSTOM_TRANSLATION_TABLE, _attention_call
+from argus_edge.export.deform_op import CUSTOM_TRANSLATION_TABLE, _attention_call, spread_deform_init
 from argus_edge.training.models import PRESETS, Argus
-from argus_edge.training.models.adapter import Injector, token_scale
-from argus_edge.training.models.layers import MSDeformAttn, reference_points
+from argus_edge.training.models.adapter import token_scale
+from argus_edge.training.models.layers import reference_points
 
 
 # ----------------------------------------------------------------------------- graphs
@@ -81,13 +81,7 @@ def make_model(seed: int = 0) -> Argus:
     """argus_base without heads, random weights, non-trivial deformable attention."""
     torch.manual_seed(seed)
     model = Argus(PRESETS["argus_base"]).eval()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, MSDeformAttn):
-                m.sampling_offsets.weight.normal_(std=0.05)
-                m.attention_weights.weight.normal_(std=0.1)
-            if isinstance(m, Injector):
-                m.gamma.normal_(std=0.5)
+    spread_deform_init(model)  # the zero init would hide the offsets
     return model
 
 

@@ -37,7 +37,7 @@ from onnx.reference.op_run import OpRun
 from torch import nn
 
 from argus_edge.training.models.adapter import Extractor, InteractionBlock, Injector, token_scale
-from argus_edge.training.models.layers import ms_deform_attn_core
+from argus_edge.training.models.layers import MSDeformAttn, ms_deform_attn_core
 
 __all__ = [
     "CUSTOM_TRANSLATION_TABLE",
@@ -50,6 +50,7 @@ __all__ = [
     "ScaledDeformAttnRef",
     "scaled_deform_attn",
     "scaled_deform_attn_numpy",
+    "spread_deform_init",
     "use_custom_deform",
 ]
 
@@ -372,3 +373,20 @@ class ScaledDeformAttn(OpRun):
 
 
 ScaledDeformAttnRef = ScaledDeformAttn
+
+
+@torch.no_grad()
+def spread_deform_init(model: nn.Module) -> nn.Module:
+    """Give every deformable attention non-zero offset and attention-weight projections and
+    every injector a non-zero gamma (in place, from torch's RNG; returns ``model``).
+
+    Their initialisation is zero, which would hide the sampling offsets and the injector
+    from a parity check or a benchmark of the node; trained models have them non-zero.
+    """
+    for m in model.modules():
+        if isinstance(m, MSDeformAttn):
+            m.sampling_offsets.weight.normal_(std=0.05)
+            m.attention_weights.weight.normal_(std=0.1)
+        if isinstance(m, Injector):
+            m.gamma.normal_(std=0.5)
+    return model

@@ -42,9 +42,8 @@ def make_tiny_model(seed: int = 0):
         PoseHeadConfig,
         SemHeadConfig,
     )
+    from argus_edge.export.deform_op import spread_deform_init
     from argus_edge.training.models import PRESETS, Argus
-    from argus_edge.training.models.adapter import Injector
-    from argus_edge.training.models.layers import MSDeformAttn
 
     cfg = dataclasses.replace(PRESETS["argus_tiny"], input_size=TINY_IMAGE_SIZE, heads={
         "cls": ClsHeadConfig(num_classes=5, num_heads=4,
@@ -56,13 +55,7 @@ def make_tiny_model(seed: int = 0):
         "depth": DepthHeadConfig(features=32)})
     torch.manual_seed(seed)
     model = Argus(cfg).eval()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, MSDeformAttn):
-                m.sampling_offsets.weight.normal_(std=0.05)
-                m.attention_weights.weight.normal_(std=0.1)
-            if isinstance(m, Injector):
-                m.gamma.normal_(std=0.5)
+    spread_deform_init(model)
     return model
 
 

@@ -489,20 +489,14 @@ def test_argus_tiny_backbone_and_det_head(tmp_path):
     from argus_edge.export import export_backbone, export_head
     from argus_edge.training.heads import DetHeadConfig
     from argus_edge.training.models import PRESETS, Argus
-    from argus_edge.training.models.adapter import Injector
+    from argus_edge.export.deform_op import spread_deform_init
     from argus_edge.training.models.layers import MSDeformAttn
 
     cfg = dataclasses.replace(PRESETS["argus_tiny"],
                               heads={"det": DetHeadConfig(num_classes=3, channels=32)})
     torch.manual_seed(0)
     model = Argus(cfg).eval()
-    with torch.no_grad():  # the zero init would hide the offsets and the injector
-        for m in model.modules():
-            if isinstance(m, MSDeformAttn):
-                m.sampling_offsets.weight.normal_(std=0.05)
-                m.attention_weights.weight.normal_(std=0.1)
-            if isinstance(m, Injector):
-                m.gamma.normal_(std=0.5)
+    spread_deform_init(model)  # the zero init would hide the offsets
     graphs = {"backbone": tmp_path / "backbone.onnx", "det": tmp_path / "det.onnx"}
     export_backbone(model, (64, 64), graphs["backbone"])
     export_head(model, "det", (64, 64), graphs["det"])
