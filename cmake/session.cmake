@@ -24,6 +24,7 @@ target_sources(argus PRIVATE
   ${_session_root}/csrc/session/session_pose.cpp
 )
 target_sources(argus PRIVATE ${_session_root}/csrc/core/nv12.cpp)
+list(APPEND ARGUS_PYTHON_SOURCES ${_session_root}/csrc/python/register_session.cpp)
 
 # ---- the C API: libargus_c.so exports argus_* only (libargus linked in, hidden) --------
 add_library(argus_c SHARED

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from argus_edge import __version__
+from argus_edge._extensions import openvino_extension_path
 from argus_edge._errors import InvalidArgumentError
 from argus_edge.bundle import write_bundle
 
@@ -175,8 +176,11 @@ def _variants(entry: dict, onnx_path: Path, name: str, variants: Iterable[str],
         else:
             from .openvino_ir import to_openvino
             precision = variant.split("-")[1]
+            # ai.argus custom nodes convert (and later load) through libargus's extension.
+            extensions = [openvino_extension_path()] if entry.get("custom_ops") else []
             xml, bin_ = to_openvino(onnx_path, work / f"{name}.{precision}.xml",
-                                    compress_to_fp16=precision == "fp16")
+                                    compress_to_fp16=precision == "fp16",
+                                    extensions=extensions)
             blobs[Path(xml).name], blobs[Path(bin_).name] = Path(xml), Path(bin_)
             entry["variants"][variant] = {"backend": "openvino", "precision": precision,
                                           "blobs": {"xml": Path(xml).name,

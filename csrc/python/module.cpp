@@ -9,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
   argus::python::register_bundle(m);
   argus::python::register_kernels(m);
   argus::python::register_deform(m);
+  argus::python::register_session(m);
 }

@@ -21,4 +21,7 @@ void register_kernels(pybind11::module_& m);
 // The fused scaled deformable attention kernel (csrc/ops/).
 void register_deform(pybind11::module_& m);
 
+// argus::Session with a libargus or a Python backend (csrc/session/).
+void register_session(pybind11::module_& m);
+
 }  // namespace argus::python

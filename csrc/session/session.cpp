@@ -27,22 +27,24 @@ struct Session::Impl {
   std::map<std::string, TaskSpec> tasks;
   std::mutex load_mutex;
   std::set<std::string> loaded;
+  mutable std::mutex calls_mutex;
+  std::map<std::string, int64_t> calls;
 
   Impl(Bundle b, const SessionOptions& o) : bundle(std::move(b)), options(o) {}
   void read_preprocess();
   void read_tasks();
   std::string variant_of(const std::string& graph) const;
   void ensure_loaded(const std::string& graph);
+  void count(const std::string& graph);
   Tensors run_graph(const std::string& graph, const TensorViews& inputs);
-  const Tensors& features(Frame& frame, const TaskSpec& task);
-  void run_task(Frame& frame, const TaskSpec& task, Results& results);
-  void run_pose(Frame& frame, const TaskSpec& task, const TaskResult& persons,
-                TaskResult& out);
+  Tensors backbone(const std::string& graph, std::vector<float>& planes, int64_t n, int h,
+                   int w);
+  const Tensors& features(Batch& batch, const TaskSpec& task);
+  void run_head(Batch& batch, const TaskSpec& task, std::vector<Decoded>& out);
+  void run_pose(Batch& batch, const TaskSpec& task, std::vector<Decoded>& decoded);
   Tensor pose_heatmaps(const TaskSpec& task, std::vector<float>& crops, int64_t n);
   void decode_pose(const TaskSpec& task, const Tensor& heatmaps,
                    const std::vector<double>& warps, TaskResult& out);
-  const TaskResult& persons_for(Frame& frame, const TaskSpec& pose, Results& results,
-                                TaskResult& scratch);
 };
 
 void Session::Impl::read_preprocess() {
@@ -117,28 +119,43 @@ void Session::Impl::ensure_loaded(const std::string& graph) {
   }
 }
 
+void Session::Impl::count(const std::string& graph) {
+  std::lock_guard<std::mutex> lock(calls_mutex);
+  ++calls[graph];
+}
+
 Tensors Session::Impl::run_graph(const std::string& graph, const TensorViews& inputs) {
   ensure_loaded(graph);
+  count(graph);
   return backend->run(graph, inputs);
 }
 
-const Tensors& Session::Impl::features(Frame& frame, const TaskSpec& task) {
+Tensors Session::Impl::backbone(const std::string& graph, std::vector<float>& planes,
+                                int64_t n, int h, int w) {
+  ensure_loaded(graph);
+  count(graph);
+  return run_backbone(*backend, graph, planes, n, h, w, vit);
+}
+
+const Tensors& Session::Impl::features(Batch& batch, const TaskSpec& task) {
   if (task.backbone.empty()) {
     throw Error(Status::Bundle, "task '" + task.name + "' has no backbone graph");
   }
-  auto it = frame.features.find(task.backbone);
-  if (it != frame.features.end()) return it->second;
+  auto it = batch.features.find(task.backbone);
+  if (it != batch.features.end()) return it->second;
   PreprocessParams params = norm;
   params.out_height = task.input_h;
   params.out_width = task.input_w;
-  std::vector<float> planes(size_t(3) * task.input_h * task.input_w);
-  Transform transform;
-  preprocess(frame.image, params, planes.data(), &transform);
-  frame.transforms[task.backbone] = transform;
-  ensure_loaded(task.backbone);
-  Tensors feats = run_backbone(*backend, task.backbone, planes, 1, task.input_h,
-                               task.input_w, vit);
-  return frame.features.emplace(task.backbone, std::move(feats)).first->second;
+  const size_t n = batch.images.size();
+  const size_t plane = size_t(3) * task.input_h * task.input_w;
+  std::vector<float> planes(n * plane);
+  std::vector<Transform>& transforms = batch.transforms[task.backbone];
+  transforms.assign(n, Transform{});
+  for (size_t i = 0; i < n; ++i) {
+    preprocess(batch.images[i], params, planes.data() + i * plane, &transforms[i]);
+  }
+  Tensors feats = backbone(task.backbone, planes, int64_t(n), task.input_h, task.input_w);
+  return batch.features.emplace(task.backbone, std::move(feats)).first->second;
 }
 
 namespace {
@@ -151,46 +168,30 @@ TensorViews views_of(const Tensors& tensors) {
 
 }  // namespace
 
-void Session::Impl::run_task(Frame& frame, const TaskSpec& task, Results& results) {
-  TaskResult out;
-  out.task = task.name;
-  if (task.name == "pose") {
-    TaskResult scratch;
-    const TaskResult& persons = persons_for(frame, task, results, scratch);
-    run_pose(frame, task, persons, out);
-  } else {
-    const Tensors head = run_graph(task.graph, views_of(features(frame, task)));
-    const Transform& transform = frame.transforms.at(task.backbone);
+void Session::Impl::run_head(Batch& batch, const TaskSpec& task, std::vector<Decoded>& out) {
+  const Tensors head = run_graph(task.graph, views_of(features(batch, task)));
+  const int64_t n = int64_t(batch.images.size());
+  for (int64_t i = 0; i < n; ++i) {
+    const Tensors one = n == 1 ? Tensors{} : slice_batch(head, i, n);
+    const Tensors& h = n == 1 ? head : one;
+    const Transform& transform = batch.transforms.at(task.backbone)[size_t(i)];
+    TaskResult r;
+    r.task = task.name;
     if (task.name == "det") {
-      decode_det(task, head, transform, false, out);
+      decode_det(task, h, transform, false, r);
     } else if (task.name == "inst") {
-      decode_det(task, head, transform, true, out);
+      decode_det(task, h, transform, true, r);
     } else if (task.name == "sem" || task.name == "parts") {
-      decode_sem(task, head, transform, out);
+      decode_sem(task, h, transform, r);
     } else if (task.name == "depth") {
-      decode_depth(task, head, transform, out);
+      decode_depth(task, h, transform, r);
     } else if (task.name == "cls") {
-      decode_cls(task, head, out);
+      decode_cls(task, h, r);
     } else {
       throw Error(Status::UnknownTask, "task '" + task.name + "' has no decoder in libargus");
     }
+    out[size_t(i)][task.name] = std::move(r);
   }
-  results.tasks.push_back(std::move(out));
-}
-
-const TaskResult& Session::Impl::persons_for(Frame& frame, const TaskSpec& pose,
-                                             Results& results, TaskResult& scratch) {
-  const std::string source = string_or(pose.postprocess, "person_source", "det");
-  if (const TaskResult* done = results.find(source)) return *done;
-  auto it = tasks.find(source);
-  if (it == tasks.end()) {
-    throw Error(Status::UnknownTask, "pose needs person boxes from task '" + source +
-                                         "', which the bundle does not have");
-  }
-  Results tmp;
-  run_task(frame, it->second, tmp);
-  scratch = std::move(tmp.tasks.front());
-  return scratch;
 }
 
 namespace {
@@ -224,29 +225,44 @@ std::vector<int64_t> flip_index(const json::Value* owner, int64_t k) {
 
 }  // namespace
 
-void Session::Impl::run_pose(Frame& frame, const TaskSpec& task, const TaskResult& persons,
-                             TaskResult& out) {
+void Session::Impl::run_pose(Batch& batch, const TaskSpec& task,
+                             std::vector<Decoded>& decoded) {
   const json::Value* pp = task.postprocess;
   const std::string source = string_or(pp, "person_source", "det");
   const int64_t label = class_index(*tasks.at(source).spec,
                                     string_or(pp, "person_class", "person"));
-  const kernels::Detections& all = persons.detections;
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (all.labels[i] != label) continue;
-    out.detections.boxes.push_back(all.boxes[i]);
-    out.detections.scores.push_back(all.scores[i]);
-    out.detections.labels.push_back(all.labels[i]);
-    out.detections.point_index.push_back(all.point_index[i]);
-  }
   const json::Value* names = task.spec->find("keypoints");
-  out.num_keypoints = names && names->is_array() ? int64_t(names->size()) : 0;
-  const int64_t n = int64_t(out.detections.size());
-  if (n == 0) return;
+  const int64_t num_names = names && names->is_array() ? int64_t(names->size()) : 0;
+  // Person boxes of every image; the crops of all images run as one batch.
   std::vector<double> warps;
-  pose_warps(out.detections.boxes, task.input_h, task.input_w,
-             number_or(pp, "box_padding", 1.25), warps);
   std::vector<float> crops;
-  warp_crops(frame.image, warps, task.input_h, task.input_w, norm, crops);
+  std::vector<size_t> first(batch.images.size() + 1, 0);
+  for (size_t i = 0; i < batch.images.size(); ++i) {
+    TaskResult out;
+    out.task = task.name;
+    out.num_keypoints = num_names;
+    const kernels::Detections& all = decoded[i].at(source).detections;
+    for (size_t j = 0; j < all.size(); ++j) {
+      if (all.labels[j] != label) continue;
+      out.detections.boxes.push_back(all.boxes[j]);
+      out.detections.scores.push_back(all.scores[j]);
+      out.detections.labels.push_back(all.labels[j]);
+      out.detections.point_index.push_back(all.point_index[j]);
+    }
+    first[i + 1] = first[i] + out.detections.size();
+    if (out.detections.size() > 0) {
+      std::vector<double> w;
+      std::vector<float> c;
+      pose_warps(out.detections.boxes, task.input_h, task.input_w,
+                 number_or(pp, "box_padding", 1.25), w);
+      warp_crops(batch.images[i], w, task.input_h, task.input_w, norm, c);
+      warps.insert(warps.end(), w.begin(), w.end());
+      crops.insert(crops.end(), c.begin(), c.end());
+    }
+    decoded[i][task.name] = std::move(out);
+  }
+  const int64_t n = int64_t(first.back());
+  if (n == 0) return;
   Tensor heatmaps = pose_heatmaps(task, crops, n);
   const json::Value* flip = pp ? pp->find("flip_test") : nullptr;
   if (flip && flip->is_bool() && flip->as_bool()) {
@@ -258,14 +274,22 @@ void Session::Impl::run_pose(Frame& frame, const TaskSpec& task, const TaskResul
                                 heatmaps.dim(1), int(heatmaps.dim(2)), int(heatmaps.dim(3)),
                                 index.data(), heatmaps.data.data());
   }
-  decode_pose(task, heatmaps, warps, out);
+  TaskResult all;
+  decode_pose(task, heatmaps, warps, all);
+  const size_t k = size_t(all.num_keypoints);
+  for (size_t i = 0; i < batch.images.size(); ++i) {
+    TaskResult& out = decoded[i][task.name];
+    out.num_keypoints = all.num_keypoints;
+    out.keypoints.assign(all.keypoints.begin() + ptrdiff_t(first[i] * k * 2),
+                         all.keypoints.begin() + ptrdiff_t(first[i + 1] * k * 2));
+    out.keypoint_scores.assign(all.keypoint_scores.begin() + ptrdiff_t(first[i] * k),
+                               all.keypoint_scores.begin() + ptrdiff_t(first[i + 1] * k));
+  }
 }
 
 Tensor Session::Impl::pose_heatmaps(const TaskSpec& task, std::vector<float>& crops,
                                     int64_t n) {
-  ensure_loaded(task.backbone);
-  const Tensors feats = run_backbone(*backend, task.backbone, crops, n, task.input_h,
-                                     task.input_w, vit);
+  const Tensors feats = backbone(task.backbone, crops, n, task.input_h, task.input_w);
   const Tensors head = run_graph(task.graph, views_of(feats));
   const Tensor& heatmaps = output(head, "heatmaps", 4, true);
   if (heatmaps.dim(0) != n) throw Error(Status::Internal, "pose batch size mismatch");
@@ -296,6 +320,16 @@ Session::Session(const std::string& bundle_path, const SessionOptions& options)
   impl_->read_tasks();
 }
 
+Session::Session(const std::string& bundle_path, std::unique_ptr<Backend> backend,
+                 const SessionOptions& options)
+    : impl_(std::make_unique<Impl>(Bundle::open(bundle_path), options)) {
+  if (!backend) throw Error(Status::InvalidArgument, "backend is null");
+  impl_->backend = std::move(backend);
+  impl_->options.backend = impl_->backend->name();
+  impl_->read_preprocess();
+  impl_->read_tasks();
+}
+
 Session::~Session() = default;
 
 std::vector<std::string> Session::tasks() const {
@@ -315,8 +349,28 @@ std::vector<std::string> Session::class_names(const std::string& task) const {
   return names;
 }
 
+std::string Session::backend_name() const { return impl_->backend->name(); }
+
+const json::Value& Session::manifest() const { return impl_->bundle.manifest(); }
+
+std::map<std::string, int64_t> Session::graph_calls() const {
+  std::lock_guard<std::mutex> lock(impl_->calls_mutex);
+  return impl_->calls;
+}
+
+void Session::reset_graph_calls() {
+  std::lock_guard<std::mutex> lock(impl_->calls_mutex);
+  impl_->calls.clear();
+}
+
 Results Session::run(const ImageView& image, const std::vector<std::string>& tasks) {
-  image.validate();
+  return std::move(run_batch({image}, tasks).front());
+}
+
+std::vector<Results> Session::run_batch(const std::vector<ImageView>& images,
+                                        const std::vector<std::string>& tasks) {
+  if (images.empty()) throw Error(Status::InvalidArgument, "no image given");
+  for (const ImageView& image : images) image.validate();
   if (tasks.empty()) throw Error(Status::UnknownTask, "no task requested");
   std::vector<const TaskSpec*> specs;
   for (const std::string& name : tasks) {
@@ -329,22 +383,42 @@ Results Session::run(const ImageView& image, const std::vector<std::string>& tas
     }
     specs.push_back(&it->second);
   }
-  // pose last, so that a requested det is decoded once and reused for the persons.
-  std::stable_partition(specs.begin(), specs.end(),
-                        [](const TaskSpec* s) { return s->name != "pose"; });
-  Frame frame;
-  frame.image = image;
-  Results results;
-  results.image_width = image.width;
-  results.image_height = image.height;
-  for (const TaskSpec* spec : specs) impl_->run_task(frame, *spec, results);
-  std::vector<TaskResult> ordered;
-  for (const std::string& name : tasks) {
-    for (TaskResult& r : results.tasks) {
-      if (r.task == name) ordered.push_back(std::move(r));
+  // The heads to run: the requested ones but pose, plus pose's person source (decoded
+  // once, returned only when requested); pose last, on those boxes.
+  const TaskSpec* pose = nullptr;
+  std::vector<const TaskSpec*> heads;
+  for (const TaskSpec* s : specs) {
+    if (s->name == "pose") {
+      pose = s;
+    } else {
+      heads.push_back(s);
     }
   }
-  results.tasks = std::move(ordered);
+  if (pose) {
+    const std::string source = string_or(pose->postprocess, "person_source", "det");
+    auto it = impl_->tasks.find(source);
+    if (it == impl_->tasks.end()) {
+      throw Error(Status::UnknownTask, "pose needs person boxes from task '" + source +
+                                           "', which the bundle does not have");
+    }
+    if (std::none_of(heads.begin(), heads.end(),
+                     [&](const TaskSpec* s) { return s->name == source; })) {
+      heads.push_back(&it->second);
+    }
+  }
+  Batch batch;
+  batch.images = images;
+  std::vector<Decoded> decoded(images.size());
+  for (const TaskSpec* spec : heads) impl_->run_head(batch, *spec, decoded);
+  if (pose) impl_->run_pose(batch, *pose, decoded);
+  std::vector<Results> results(images.size());
+  for (size_t i = 0; i < images.size(); ++i) {
+    results[i].image_width = images[i].width;
+    results[i].image_height = images[i].height;
+    for (const std::string& name : tasks) {
+      results[i].tasks.push_back(std::move(decoded[i].at(name)));
+    }
+  }
   return results;
 }
 

@@ -9,6 +9,11 @@
 // `pose` is top-down: person boxes come from `det` (run even when not requested; only
 // requested tasks are returned), each box is padded by the manifest's box_padding to the
 // pose input's aspect and warped (UDP affine) into a crop; all crops run as one batch.
+// run_batch() runs several images as one batch through the backbone and each head.
+//
+// Backends: the one named in SessionOptions::backend (created by create_backend), or one
+// the caller supplies (e.g. the Python binding's ONNX Runtime backend); the Session picks
+// each graph's variant for that backend's name().
 //
 // Ownership: the Session owns the bundle mapping and the compiled graphs; Results own
 // their data. Thread safety: run() may be called from several threads at once (graphs
@@ -16,12 +21,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "backends/backend.h"
 #include "core/image.h"
+#include "core/json.h"
 #include "kernels/detections.h"
 
 namespace argus {
@@ -65,6 +72,10 @@ class Session {
   // Opens and verifies the bundle and creates the backend (graphs compile on first use).
   // Throws Error(Bundle) / BundleNotFoundError, Error(BackendUnavailable).
   Session(const std::string& bundle_path, const SessionOptions& options = {});
+  // The same with a caller-supplied backend (options.backend is ignored; the variants
+  // are chosen for backend->name()). Throws Error(InvalidArgument) for a null backend.
+  Session(const std::string& bundle_path, std::unique_ptr<Backend> backend,
+          const SessionOptions& options = {});
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -74,9 +85,25 @@ class Session {
   // Class names of a task ("classes" of the manifest; empty if none).
   std::vector<std::string> class_names(const std::string& task) const;
 
+  // Name of the backend running the graphs ("openvino", ...).
+  std::string backend_name() const;
+  // The bundle's manifest (valid while the Session lives).
+  const json::Value& manifest() const;
+
   // Throws Error(UnknownTask) for a task not in the bundle (or empty `tasks`),
   // Error(InvalidArgument) for a repeated task, Error(Image) for an unusable image.
   Results run(const ImageView& image, const std::vector<std::string>& tasks);
+  // Several images as one batch (backbone and heads run once with batch n; pose crops of
+  // all images run as one batch). Results in the order of `images`. Same errors as run()
+  // plus Error(InvalidArgument) for an empty `images`.
+  std::vector<Results> run_batch(const std::vector<ImageView>& images,
+                                 const std::vector<std::string>& tasks);
+
+  // How many times each graph has run since the Session was created (or since
+  // reset_graph_calls): the backbone once per batch, each requested head once, the pose
+  // graphs once per batch of crops (twice with flip test).
+  std::map<std::string, int64_t> graph_calls() const;
+  void reset_graph_calls();
 
  private:
   struct Impl;

@@ -48,6 +48,23 @@ const Tensor& output(const Tensors& outputs, const std::string& name, size_t ran
   return t;
 }
 
+Tensors slice_batch(const Tensors& outputs, int64_t i, int64_t n) {
+  Tensors out;
+  for (const auto& [name, t] : outputs) {
+    if (t.shape.empty() || t.shape[0] != n) {
+      throw Error(Status::Internal, "output '" + name + "' does not have the batch size");
+    }
+    const size_t per = t.data.size() / size_t(n);
+    Tensor s;
+    s.shape = t.shape;
+    s.shape[0] = 1;
+    s.data.assign(t.data.begin() + ptrdiff_t(per * size_t(i)),
+                  t.data.begin() + ptrdiff_t(per * size_t(i + 1)));
+    out.emplace(name, std::move(s));
+  }
+  return out;
+}
+
 Tensors run_backbone(Backend& backend, const std::string& graph, std::vector<float>& planes,
                      int64_t n, int h, int w, ViTScale vit) {
   const int vh = h / vit.stride * vit.patch;

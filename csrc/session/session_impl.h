@@ -25,11 +25,15 @@ struct TaskSpec {
   double score_threshold = -1.0;             // SessionOptions override (< 0: none)
 };
 
-// Per-run state: backbone features computed once per image.
-struct Frame {
-  ImageView image;
-  std::map<std::string, Tensors> features;  // by backbone graph name
-  std::map<std::string, Transform> transforms;  // image -> input, by backbone
+// Per-run state: the images of a batch and their backbone features, computed once per
+// backbone graph for the whole batch.
+// The decoded results of one image, by task.
+using Decoded = std::map<std::string, TaskResult>;
+
+struct Batch {
+  std::vector<ImageView> images;
+  std::map<std::string, Tensors> features;                 // by backbone graph name
+  std::map<std::string, std::vector<Transform>> transforms;  // image -> input, per image
 };
 
 // Manifest readers with defaults (a wrong type is a Bundle error).
@@ -55,6 +59,9 @@ void decode_sem(const TaskSpec& task, const Tensors& head, const Transform& tran
 void decode_depth(const TaskSpec& task, const Tensors& head, const Transform& transform,
                   TaskResult& out);
 void decode_cls(const TaskSpec& task, const Tensors& head, TaskResult& out);
+
+// Image `i` of every batched tensor of `outputs` (batch n), as batch-1 tensors.
+Tensors slice_batch(const Tensors& outputs, int64_t i, int64_t n);
 
 // The tensor `name` of `outputs` with `rank` dims and batch 1 unless `any_batch`.
 const Tensor& output(const Tensors& outputs, const std::string& name, size_t rank,

@@ -1,9 +1,10 @@
 /* Runs object detection on a raw RGB image with the libargus C API.
  *
- *   detect MODEL.engine IMAGE.rgb WIDTH HEIGHT
+ *   detect MODEL.engine IMAGE.rgb WIDTH HEIGHT [SCORE_THRESHOLD]
  *
  * IMAGE.rgb holds WIDTH*HEIGHT*3 bytes, R G B per pixel, rows top to bottom
- * (e.g. `convert photo.jpg -depth 8 rgb:photo.rgb`). Prints one line per detection. */
+ * (e.g. `convert photo.jpg -depth 8 rgb:photo.rgb`). SCORE_THRESHOLD (default: the
+ * bundle's) keeps detections scoring above it. Prints one line per detection. */
 #include <argus/argus.h>
 
 #include <stdio.h>
@@ -30,7 +31,7 @@ static int print_detections(const argus_session_t* session, const argus_result_t
   for (i = 0; i < n; ++i) {
     const char* name = "?";
     argus_session_class_name(session, "det", dets[i].label, &name);
-    printf("%2zu %-12s score %.3f box [%.1f, %.1f, %.1f, %.1f]\n", i, name,
+    printf("%2zu %-12s score %.4f box [%.2f, %.2f, %.2f, %.2f]\n", i, name,
            (double)dets[i].score, (double)dets[i].x1, (double)dets[i].y1, (double)dets[i].x2,
            (double)dets[i].y2);
   }
@@ -46,9 +47,19 @@ int main(int argc, char** argv) {
   unsigned char* pixels;
   argus_status_t status;
   int width, height, rc = 1;
-  if (argc != 5) {
-    fprintf(stderr, "usage: %s MODEL.engine IMAGE.rgb WIDTH HEIGHT\n", argv[0]);
+  if (argc != 5 && argc != 6) {
+    fprintf(stderr, "usage: %s MODEL.engine IMAGE.rgb WIDTH HEIGHT [SCORE_THRESHOLD]\n",
+            argv[0]);
     return 2;
+  }
+  if (argc == 6) {
+    char* end = NULL;
+    params.score_threshold = strtof(argv[5], &end);
+    if (end == argv[5] || *end != '\0' || !(params.score_threshold >= 0.0f) ||
+        params.score_threshold > 1.0f) {
+      fprintf(stderr, "SCORE_THRESHOLD must be a number in [0, 1]\n");
+      return 2;
+    }
   }
   width = atoi(argv[3]);
   height = atoi(argv[4]);

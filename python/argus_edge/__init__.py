@@ -18,6 +18,8 @@ from ._errors import (
 from ._version import __version__
 from ._preprocess import IMAGENET_MEAN, IMAGENET_STD, preprocess
 from .bundle import BlobInfo, Bundle, describe, read_bundle, write_bundle
+from .results import Classification, DepthMap, Detections, Keypoints, Result, SegMap
+from .session import BACKEND_ORDER, Session
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -30,6 +32,14 @@ __all__ = [
     "InvalidArgumentError",
     "UnknownTaskError",
     "__version__",
+    "BACKEND_ORDER",
+    "Classification",
+    "DepthMap",
+    "Detections",
+    "Keypoints",
+    "Result",
+    "SegMap",
+    "Session",
     "preprocess",
     "BlobInfo",
     "Bundle",
