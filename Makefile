@@ -48,7 +48,7 @@ test-cpp:
 test-sanitize:
 	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DARGUS_SANITIZE=ON \
 	  -DARGUS_BUILD_TESTS=ON -DARGUS_BUILD_EXAMPLES=ON -DARGUS_WITH_OPENVINO=$(WITH_OPENVINO) \
-	  -DPython_EXECUTABLE=$(abspath $(BIN)/python)
+	  -DARGUS_CAPI_CYCLES=20 -DPython_EXECUTABLE=$(abspath $(BIN)/python)
 	cmake --build build/asan -j $(JOBS)
 	ctest --test-dir build/asan --output-on-failure
 

@@ -2,7 +2,10 @@
  *   test_capi BUNDLE [CYCLES [RUNS]]
  * also corrupt copies of BUNDLE, every task on a synthetic image, NV12 input, pose on
  * detected persons, CYCLES (10) create/run/destroy cycles and RUNS (1000) run/release
- * cycles on one session (run under ARGUS_SANITIZE for leaks). */
+ * cycles on one session (run under ARGUS_SANITIZE for leaks). With >= 100 cycles the
+ * resident set size after the last cycle must be within RSS_SLACK_MB of the size after
+ * the first tenth (engine caches warm up first), so a per-cycle leak shows without
+ * sanitizers too. */
 #include <argus/argus.h>
 
 #include <math.h>
@@ -229,11 +232,25 @@ static void test_pose_people(const char* bundle) {
   argus_session_destroy(s);
 }
 
+/* Resident set size in MB (Linux /proc; -1 elsewhere). */
+static double rss_mb(void) {
+  long pages = -1, resident = -1;
+  FILE* f = fopen("/proc/self/statm", "r");
+  if (!f) return -1.0;
+  if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = -1;
+  fclose(f);
+  return resident < 0 ? -1.0 : (double)resident * 4096.0 / (1024.0 * 1024.0);
+}
+
+#define RSS_SLACK_MB 24.0
+
 static void test_loop(const char* bundle, int loops) {
   const char* det[] = {"det"};
   argus_image_t im = rgb_image();
   int i, ok = 0;
+  double warm = -1.0, end;
   for (i = 0; i < loops; ++i) {
+    if (i == loops / 10) warm = rss_mb();
     argus_session_t* s = NULL;
     argus_result_t* r = NULL;
     if (argus_session_create(bundle, NULL, &s) == ARGUS_STATUS_OK &&
@@ -244,7 +261,10 @@ static void test_loop(const char* bundle, int loops) {
     argus_session_destroy(s);
   }
   CHECK(ok == loops);
-  printf("%d create/run/destroy cycles\n", ok);
+  end = rss_mb();
+  printf("%d create/run/destroy cycles; RSS %.1f MB after %d, %.1f MB after %d\n", ok, warm,
+         loops / 10, end, loops);
+  if (loops >= 100 && warm > 0.0) CHECK(end - warm < RSS_SLACK_MB);
 }
 
 /* `runs` run/release cycles on one session (compiling is what makes create slow). */
