@@ -9,7 +9,7 @@ JOBS   ?= 2
 .PHONY: help venv setup-runtime setup-train setup-dev demo test test-python test-cpp test-sanitize build-cuda clean
 
 help:
-	@echo "make demo   - create $(VENV), install argus-edge[train], run 'argus-edge demo'"
+	@echo "make demo   - create $(VENV), install argus-edge[train,export], run 'argus-edge demo'"
 	@echo "make test   - create $(VENV), install argus-edge[train,export,dev], run pytest + ctest"
 
 $(BIN)/python:
@@ -18,9 +18,10 @@ $(BIN)/python:
 
 venv: $(BIN)/python
 
+# The demo exports and quantizes the bundled model the first time: train + export extras.
 setup-train: venv
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet ".[train]"
+	$(BIN)/pip install --quiet ".[train,export]"
 
 setup-dev: venv
 	$(BIN)/pip install --quiet $(TORCH)

@@ -4,6 +4,8 @@ Use the public wrappers in :mod:`argus_edge` where there is one; every function 
 raises the typed errors of :mod:`argus_edge._errors` (never crashes on bad input).
 """
 
+import os
+from typing import Any
 from collections.abc import Sequence
 
 import numpy as np
@@ -470,3 +472,54 @@ class kernels:
     ) -> npt.NDArray[np.float32]:
         """Flip-test fusion ``0.5 * (heatmaps + flipped[:, flip_index, :, ::-1])`` of two
         (N, K, h, w) arrays; ``flip_index`` (K,) must be a permutation."""
+
+# ---- session (csrc/python/register_session.cpp) -------------------------------------
+
+def backend_available(backend: str) -> bool:
+    """Whether libargus was built with ``backend`` ("openvino", ...)."""
+
+class Session:
+    """argus::Session: one bundle on one backend. Use :class:`argus_edge.Session`."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | bytes,
+        backend: str | Any = "openvino",
+        *,
+        device: str = "CPU",
+        threads: int = 0,
+        streams: int = 0,
+        precision_hint: str = "f32",
+        variant: str = "",
+        extensions: list[str] = ...,
+        score_threshold: float = -1.0,
+    ) -> None:
+        """Opens and verifies a bundle. ``backend`` is a libargus backend name or a Python
+        object with ``name: str``, ``load_graph(graph, variant)`` and
+        ``run(graph, inputs: dict[str, ndarray]) -> dict[str, ndarray]`` (called with the
+        GIL taken; inputs are read-only views valid during the call).
+
+        Raises:
+            BundleNotFoundError, BundleError, BackendUnavailableError, InvalidArgumentError.
+        """
+
+    @property
+    def backend(self) -> str: ...
+    @property
+    def tasks(self) -> list[str]: ...
+    def class_names(self, task: str) -> list[str]: ...
+    def run_batch(
+        self, images: list[npt.NDArray[np.uint8]], tasks: list[str], color: str = "RGB"
+    ) -> list[tuple[tuple[int, int], dict[str, dict[str, npt.NDArray[Any]]]]]:
+        """Runs ``tasks`` on (H, W, 3) uint8 images (3 contiguous bytes per pixel) as one
+        batch, without the GIL. Per image: ``((height, width), {task: arrays})`` with
+        ``boxes`` (N, 4) float32, ``scores``, ``labels`` (int64), and per task ``masks``
+        (N, H, W) uint8, ``label_map`` (H, W) int32, ``value_map`` (H, W) float32,
+        ``class_labels`` / ``class_scores``, ``keypoints`` (N, K, 2) / ``keypoint_scores``.
+        The arrays own the C++ buffers (no copies).
+
+        Raises:
+            ImageError, UnknownTaskError, InvalidArgumentError.
+        """
+    def graph_calls(self) -> dict[str, int]: ...
+    def reset_graph_calls(self) -> None: ...
