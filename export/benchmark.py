@@ -1,128 +1,54 @@
-"""FP32 vs INT8 latency of the Argus backbone on ONNX Runtime and OpenVINO (a script,
-not a test: every figure it prints is measured in this one run, on this machine).
+"""``argus-edge bench``: every engine on one model, in one run (a script, not a test).
 
-    python export/benchmark.py                         # argus_tiny and argus_base
-    python export/benchmark.py --models argus_base --size 448 --runs 10 --threads 2
+    python export/benchmark.py                                  # argus_base, 512x512
+    python export/benchmark.py --model argus_tiny --size 128 --quick --out /tmp/bench
+    argus-edge bench --engines ort-fp32 ov-f32 session --tasks det sem
 
-Random weights (speed does not depend on them). The backbone graph is exported with
-standard ONNX ops, quantized with the SDK's own pipeline (ONNX Runtime QDQ per-channel;
-NNCF with ``model_type=TRANSFORMER``) on a few sample images, and each variant is timed
-at batch 1 after warm-up: median and 90th percentile of ``--runs`` runs. OpenVINO FP32
-is timed both with ``INFERENCE_PRECISION_HINT=f32`` and with the CPU's default (bf16 on
-CPUs with AVX-512 BF16).
+PyTorch eager FP32, ONNX Runtime FP32 / INT8 (QDQ), OpenVINO f32 / bf16 / INT8 (NNCF)
+and the argus-edge Session (OpenVINO + fused deformable attention), each for every task
+alone, for all tasks with the backbone run once and for all tasks as separate models.
+Random weights; every configuration in its own process; median and p90 latency,
+throughput (batch 1), peak RSS, GFLOPs and achieved GFLOP/s. Writes ``bench.json``,
+``bench.md`` and ``bench.png`` to ``--out`` and prints the Markdown. Every figure is
+measured in this one run on this machine: compare ratios within it. The methodology is
+in docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import contextlib
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
 
+def main(argv: list[str] | None = None, args: argparse.Namespace | None = None) -> int:
+    """``argus-edge bench`` (arguments: ``argus_edge._cli_bench.add_bench_arguments``)."""
+    from argus_edge._cli_bench import add_bench_arguments, resolve_counts
 
-def _models(names: list[str], size: int):
-    from argus_edge.training.models import PRESETS, Argus
-    import dataclasses
-    import torch
-    for name in names:
-        torch.manual_seed(0)
-        yield name, Argus(dataclasses.replace(PRESETS[name], input_size=(size, size))).eval()
+    if args is None:
+        parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
+        args = add_bench_arguments(parser).parse_args(argv)
+    from argus_edge.export.bench import BenchOptions, markdown, run_benchmark, write_outputs
 
-
-def _feeds(model, size: int, count: int) -> list[dict[str, np.ndarray]]:
-    from argus_edge.export.validate import sample_images
-    import torch
-    feeds = []
-    for seed in range(count):
-        images = torch.from_numpy(sample_images((size, size), seed))[seed % 2:seed % 2 + 1]
-        feeds.append({"images": images.numpy(),
-                      "vit_images": model.vit_input(images).numpy()})
-    return feeds
-
-
-def _time(run, feed, runs: int) -> tuple[float, float]:
-    for _ in range(2):
-        run(feed)
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        run(feed)
-        times.append((time.perf_counter() - t) * 1e3)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(0.9 * len(times)))]
-
-
-def _ort(path: Path, threads: int):
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.log_severity_level = 3  # QDQ graphs make ORT list every folded initializer
-    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-    return lambda feed: sess.run(None, feed)
-
-
-def _ov(model, threads: int, hint: str | None):
-    import openvino as ov
-    config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"}
-    if hint:
-        config["INFERENCE_PRECISION_HINT"] = hint
-    compiled = ov.Core().compile_model(model, "CPU", config)
-    request = compiled.create_infer_request()
-    return lambda feed: request.infer(feed)
-
-
-def benchmark(name: str, model, size: int, runs: int, threads: int, calib: int,
-              work: Path) -> list[tuple[str, float, float]]:
-    """Rows of (variant, median ms, p90 ms) for one model."""
-    import openvino as ov
-
-    from argus_edge.export.graphs import export_backbone
-    from argus_edge.export.quantization.onnxruntime_ptq import quantize_onnxruntime
-    from argus_edge.export.quantization.openvino_ptq import quantize_openvino
-    fp32 = work / f"{name}_fp32.onnx"
-    export_backbone(model, (size, size), fp32)
-    feeds = _feeds(model, size, calib)
-    print(f"[{name}] exported {fp32.stat().st_size / 1e6:.1f} MB; quantizing on "
-          f"{len(feeds)} images...", file=sys.stderr)
-    int8_ort = quantize_onnxruntime(fp32, work / f"{name}_int8.onnx", feeds)
-    int8_ov = quantize_openvino(fp32, feeds, subset_size=len(feeds))
-    fp32_ov = ov.convert_model(str(fp32))
-    variants = {
-        "onnxruntime fp32": _ort(fp32, threads),
-        "onnxruntime int8 (QDQ)": _ort(int8_ort, threads),
-        "openvino fp32 (f32 hint)": _ov(fp32_ov, threads, "f32"),
-        "openvino fp32 (default: bf16)": _ov(fp32_ov, threads, None),
-        "openvino int8 (NNCF)": _ov(int8_ov, threads, None),
-    }
-    return [(v, *_time(run, feeds[0], runs)) for v, run in variants.items()]
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--models", nargs="+", default=["argus_tiny", "argus_base"])
-    p.add_argument("--size", type=int, default=448, help="square input side (multiple of 32)")
-    p.add_argument("--runs", type=int, default=10)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--calib", type=int, default=8, help="calibration images")
-    args = p.parse_args(argv)
-    print(f"backbone latency, batch 1, {args.size}x{args.size}, {args.threads} threads, "
-          f"median (p90) of {args.runs} runs")
-    with tempfile.TemporaryDirectory(prefix="argus_bench_") as tmp:
-        for name, model in _models(args.models, args.size):
-            rows = benchmark(name, model, args.size, args.runs, args.threads, args.calib,
-                             Path(tmp))
-            base = {"onnxruntime": rows[0][1], "openvino": rows[2][1]}
-            print(f"\n| {name} | median ms | p90 ms | vs FP32 of the same backend |")
-            print("|---|---:|---:|---:|")
-            for variant, med, p90 in rows:
-                ratio = base[variant.split()[0]] / med
-                print(f"| {variant} | {med:.1f} | {p90:.1f} | {ratio:.2f}x |")
-    return 0
+    counts = resolve_counts(args)
+    options = BenchOptions(
+        model=args.model, size=args.size, tasks=tuple(dict.fromkeys(args.tasks)),
+        engines=tuple(dict.fromkeys(args.engines)), threads=args.threads, seed=args.seed,
+        workdir=Path(args.workdir) if args.workdir else None, timeout_s=args.timeout,
+        extra={"quick": bool(args.quick)}, **counts)
+    # stdout carries only the Markdown: the exporters' and NNCF's chatter goes to stderr
+    with contextlib.redirect_stdout(sys.stderr):
+        results = run_benchmark(options)
+    paths = write_outputs(results, Path(args.out))
+    print(markdown(results))
+    print("wrote " + ", ".join(str(p) for p in paths.values()), file=sys.stderr)
+    failed = [r for r in results["rows"] if r.get("status") == "error"]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
+    # run as a script, this file's folder would shadow installed modules (tensorrt, ...)
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     sys.exit(main())

@@ -1,0 +1,239 @@
+"""Everything the timed processes load, made once: model, inputs, graphs, INT8, bundles.
+
+- the model: a preset with default heads for the benchmarked tasks, random weights
+  (speed does not depend on them; the deformable attention is made non-trivial), saved
+  as a checkpoint for the PyTorch rows;
+- the input: one photo (scikit-image's astronaut) resized to the input size, as the
+  uint8 image the Session takes and as the preprocessed ``images`` / ``vit_images``;
+- graphs: the backbone (standard-op deformable attention) and one graph per head, ONNX
+  FP32 and OpenVINO IR FP32, then INT8 with the SDK's quantizers (ONNX Runtime QDQ,
+  NNCF) calibrated on a few photos;
+- bundles for the Session: every task, deformable attention as the fused custom node,
+  and one single-task bundle per task (its blobs copied from the full one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from argus_edge import Bundle, preprocess, write_bundle
+
+from ...training.heads import head_config_class
+from ...training.models import PRESETS, Argus
+from ..deform_op import spread_deform_init
+from ._matrix import Engine
+
+__all__ = ["Prepared", "build_model", "calibration_images", "prepare"]
+
+_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "cat", "immunohistochemistry")
+
+
+@dataclass
+class Prepared:
+    """Paths the worker processes read, and what could not be made.
+
+    Attributes:
+        checkpoint: the model as an Argus checkpoint (PyTorch rows).
+        inputs: ``.npz`` with ``images``, ``vit_images`` (1, 3, H, W) and ``image_u8``.
+        graphs: graph set (``onnx-fp32``, ``ir-int8``, ...) → {``backbone`` | task: path}.
+        bundles: ``all`` and each task → a Session bundle.
+        unavailable: graph set (or ``bundle``) → why it could not be made.
+        seconds: what each preparation step took.
+    """
+
+    checkpoint: Path
+    inputs: Path
+    graphs: dict[str, dict[str, str]] = field(default_factory=dict)
+    bundles: dict[str, str] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def build_model(preset: str, size: int, tasks: Sequence[str], seed: int = 0) -> Argus:
+    """``preset`` at ``size``×``size`` with each task's default head, random weights.
+
+    Raises:
+        KeyError: unknown preset.
+    """
+    heads = {t: head_config_class(t)() for t in tasks}
+    cfg = dataclasses.replace(PRESETS[preset], input_size=(size, size), heads=heads)
+    torch.manual_seed(seed)
+    model = Argus(cfg).eval()
+    spread_deform_init(model)  # the zero init would make every sampling offset zero
+    return model
+
+
+def calibration_images(count: int) -> list[np.ndarray]:
+    """``count`` uint8 RGB photos (scikit-image's sample photos, then their mirror
+    images); gradients and noise when scikit-image is not installed."""
+    try:
+        from skimage import data
+        photos = [np.asarray(getattr(data, n)()) for n in _PHOTOS]
+        photos = [p if p.ndim == 3 else np.repeat(p[..., None], 3, axis=2) for p in photos]
+    except ImportError:
+        rng = np.random.default_rng(0)
+        photos = [rng.integers(0, 256, (480, 640, 3), dtype=np.uint8) for _ in range(4)]
+    pool = photos + [p[:, ::-1] for p in photos] + [p[::-1] for p in photos]
+    return [np.ascontiguousarray(pool[i % len(pool)][..., :3]) for i in range(count)]
+
+
+def _inputs(model: Argus, size: int, path: Path) -> Path:
+    from PIL import Image
+
+    from argus_edge._core import resize_bilinear
+
+    photo = calibration_images(1)[0]
+    image = np.asarray(Image.fromarray(photo).resize((size, size), Image.BILINEAR))
+    tensor, _ = preprocess(image, size=(size, size))
+    vit = resize_bilinear(tensor, model.cfg.vit_input_size(size, size))
+    np.savez(path, images=tensor[None], vit_images=vit[None], image_u8=image)
+    return path
+
+
+def prepare(model: Argus, size: int, tasks: Sequence[str], engines: Sequence[Engine],
+            calib: int, work: Path, log: Callable[[str], None]) -> Prepared:
+    """Export, convert and quantize what ``engines`` need into ``work``.
+
+    A step that fails (e.g. the Session bundle when the OpenVINO extension is missing)
+    is recorded in :attr:`Prepared.unavailable`; its rows are reported as unavailable.
+    """
+    from argus_edge.training.checkpoint import save_checkpoint
+
+    work.mkdir(parents=True, exist_ok=True)
+    prepared = Prepared(checkpoint=save_checkpoint(model, work / "model.safetensors"),
+                        inputs=_inputs(model, size, work / "inputs.npz"))
+    needed = {e.graphs for e in engines if e.graphs}
+    timer = _Timer(prepared.seconds, log)
+    if needed & {"onnx-fp32", "onnx-int8", "ir-fp32", "ir-int8"}:
+        with timer("export ONNX FP32 (backbone + heads)"):
+            prepared.graphs["onnx-fp32"] = _export_onnx(model, size, tasks, work / "onnx-fp32")
+    fp32 = prepared.graphs.get("onnx-fp32", {})
+    if "ir-fp32" in needed:
+        with timer("convert to OpenVINO IR"):
+            prepared.graphs["ir-fp32"] = _to_ir(fp32, work / "ir-fp32")
+    if needed & {"onnx-int8", "ir-int8"}:
+        with timer(f"calibration feeds ({calib} images)"):
+            feeds = _calibration_feeds(fp32, size, calib)
+        for key, quantize in (("onnx-int8", _quantize_ort), ("ir-int8", _quantize_ov)):
+            if key in needed:
+                with timer(f"quantize {key}"):
+                    prepared.graphs[key] = quantize(fp32, feeds, work / key)
+    if "bundle" in needed:
+        with timer("Session bundles (fused deformable attention)"):
+            try:
+                prepared.bundles = _session_bundles(model, size, tasks, work / "bundles")
+            except Exception as e:  # noqa: BLE001 - reported as the Session rows' reason
+                prepared.unavailable["bundle"] = f"bundle export failed: {type(e).__name__}: " \
+                                                 f"{_first_line(e)}"
+                log(f"  Session rows unavailable: {prepared.unavailable['bundle']}")
+    return prepared
+
+
+# ----------------------------------------------------------------------------- steps
+def _export_onnx(model: Argus, size: int, tasks: Sequence[str], out: Path) -> dict[str, str]:
+    from ..graphs import export_backbone, export_head
+
+    out.mkdir(parents=True, exist_ok=True)
+    export_backbone(model, (size, size), out / "backbone.onnx")
+    for t in tasks:
+        export_head(model, t, (size, size), out / f"{t}.onnx")
+    return {g: str(out / f"{g}.onnx") for g in ("backbone", *tasks)}
+
+
+def _to_ir(onnx_graphs: dict[str, str], out: Path) -> dict[str, str]:
+    from ..openvino_ir import to_openvino
+
+    return {g: str(to_openvino(p, out / f"{g}.xml")[0]) for g, p in onnx_graphs.items()}
+
+
+def _calibration_feeds(onnx_graphs: dict[str, str], size: int,
+                       count: int) -> dict[str, list[dict[str, np.ndarray]]]:
+    """Backbone feeds from the SDK's calibration preprocessing; head feeds are the FP32
+    backbone's outputs on the same images (computed once, shared by every head)."""
+    from ..quantization import feeds_for_graphs
+    from ..quantization._runners import OrtRunner
+
+    images = calibration_images(count)
+    lazy = feeds_for_graphs({"backbone": onnx_graphs["backbone"]}, images,
+                            input_size=(size, size))["backbone"]
+    backbone_feeds = [lazy[i] for i in range(len(lazy))]
+    runner = OrtRunner(onnx_graphs["backbone"])
+    features = [runner.run(f) for f in backbone_feeds]
+    return {g: backbone_feeds if g == "backbone" else features for g in onnx_graphs}
+
+
+def _quantize_ort(onnx_graphs, feeds, out: Path) -> dict[str, str]:
+    from ..quantization import quantize_onnxruntime
+
+    out.mkdir(parents=True, exist_ok=True)
+    return {g: str(quantize_onnxruntime(p, out / f"{g}.onnx", feeds[g]))
+            for g, p in onnx_graphs.items()}
+
+
+def _quantize_ov(onnx_graphs, feeds, out: Path) -> dict[str, str]:
+    from ..quantization import quantize_openvino, save_ir
+
+    return {g: str(save_ir(quantize_openvino(p, feeds[g], subset_size=len(feeds[g])),
+                           out / f"{g}.xml"))
+            for g, p in onnx_graphs.items()}
+
+
+def _session_bundles(model: Argus, size: int, tasks: Sequence[str], out: Path) -> dict[str, str]:
+    from ..bundle_export import ExportOptions, export_bundle
+
+    out.mkdir(parents=True, exist_ok=True)
+    full = export_bundle(model, out / "all.engine", ExportOptions(
+        tasks=list(tasks), input_size=(size, size), variants=("openvino-fp32",),
+        deform="custom"))
+    bundles = {"all": str(full)}
+    for t in tasks:
+        bundles[t] = str(_single_task_bundle(full, t, out / f"{t}.engine", out / "blobs"))
+    return bundles
+
+
+def _single_task_bundle(full: Path, task: str, path: Path, scratch: Path) -> Path:
+    """The bundle ``full`` with only ``task`` (and its backbone): the model a deployment
+    running that task alone would ship."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    with Bundle(full) as b:
+        manifest = dict(b.manifest)
+        entry = manifest["tasks"][task]
+        keep = {entry["graph"], entry["backbone"]}
+        manifest["tasks"] = {task: entry}
+        manifest["graphs"] = {k: v for k, v in manifest["graphs"].items() if k in keep}
+        names = {name for g in manifest["graphs"].values() for v in g["variants"].values()
+                 for name in v["blobs"].values()}
+        blobs = {n: b.blob_to_file(n, scratch / n) for n in names}
+    return write_bundle(path, manifest, blobs)
+
+
+# ----------------------------------------------------------------------------- helpers
+class _Timer:
+    """``with timer("step"):`` logs the step and records its duration."""
+
+    def __init__(self, seconds: dict[str, float], log: Callable[[str], None]) -> None:
+        self.seconds, self.log = seconds, log
+
+    @contextlib.contextmanager
+    def __call__(self, step: str) -> Iterator[None]:
+        self.log(f"[prepare] {step}...")
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[step] = round(time.perf_counter() - t0, 1)
+            self.log(f"[prepare] {step}: {self.seconds[step]:.1f} s")
+
+
+def _first_line(e: BaseException) -> str:
+    """The last two non-empty lines of an error (converters put the cause last)."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return " ".join(lines[-2:])[:300]
