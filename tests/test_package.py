@@ -61,15 +61,6 @@ def test_cli_help_and_version():
     assert main([]) == 2
 
 
-def test_cli_demo_runs(capsys):
-    pytest.importorskip("torch")
-    pytest.importorskip("skimage")
-    from argus_edge.cli import main
-    assert main(["demo", "--size", "64", "64"]) == 0
-    out = capsys.readouterr().out
-    assert "stride 32: (1, 96, 2, 2)" in out
-
-
 def test_cli_demo_bad_image_path(tmp_path, capsys):
     pytest.importorskip("torch")
     from argus_edge.cli import main

@@ -199,6 +199,15 @@ def test_results_are_typed_frozen_and_serialisable(sessions, photo):
     assert all(0 <= a < 17 and 0 <= b < 17 for a, b in r.pose.skeleton)
 
 
+def test_empty_results_serialise_and_draw(tiny_bundle, photo):
+    r = Session(tiny_bundle, score_threshold=1.0).run(photo)     # nothing passes 1.0
+    assert len(r.det) == 0 and len(r.inst) == 0 and len(r.pose) == 0
+    assert r.inst.masks.shape == (0, 128, 128) and r.pose.keypoints.shape == (0, 17, 3)
+    d = json.loads(r.to_json(maps=True))
+    assert d["tasks"]["inst"]["mask_areas"] == [] and d["tasks"]["pose"]["keypoints"] == []
+    assert r.draw().size == (3 * 128, 128)
+
+
 def test_draw_puts_seg_and_depth_beside_the_overlay(sessions, photo, tmp_path):
     r = sessions["openvino"].run(photo)
     image = r.draw()

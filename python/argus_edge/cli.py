@@ -1,7 +1,8 @@
 """The ``argus-edge`` command.
 
 Exit codes: 0 success, 1 an argus-edge error (bad input, missing file, ...), 2 wrong
-usage, 3 a missing optional dependency (e.g. torch for commands that train or export).
+usage, 3 a missing optional dependency (e.g. torch for commands that train or export),
+4 ``quantize``: the accuracy gate failed after every retry (the reports are written).
 """
 
 from __future__ import annotations
@@ -25,20 +26,63 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MISSING_DEPENDENCY = 0, 1, 2, 3
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "demo", help="run argus_tiny on a sample photo and print the feature maps",
-        description="Build argus_tiny (random weights), preprocess a scikit-image sample "
-                    "photo with the C++ core and print the four feature maps. Needs the "
-                    "[train] extra (torch).")
-    p.add_argument("--image", help="an image file to use instead of the sample photo")
-    p.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=(256, 256),
-                   help="model input size, multiples of 32 (default: 256 256)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+        "demo", help="the SDK end to end with the bundled demo model (the main job)",
+        description="Build FP32 and INT8 bundles from the demo model trained on the "
+                    "synthetic data (cached), run every task on a generated validation "
+                    "scene and a sample photo, write the visualizations and print how the "
+                    "predictions compare with the scene's ground truth. Needs the [train] "
+                    "and [export] extras (the bundles are built once; the ground truth and "
+                    "scoring use the training code's generator and evaluators).")
+    from ._demo import add_demo_arguments
+    add_demo_arguments(p)
     p.set_defaults(func=_run_demo)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from ._demo import run_demo
-    return run_demo(image_path=args.image, size=tuple(args.size), seed=args.seed)
+    from ._demo import main
+    return main(args)
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run", help="run a bundle on images, folders or videos",
+        description="Run the tasks of a .engine bundle on image files, folders of images "
+                    "or videos. Prints one JSON line per image or frame (or writes them to "
+                    "--jsonl) and, with --out, writes the visualizations. Exit code 1 if "
+                    "any input could not be read (the others are still processed).")
+    from ._cli_run import add_run_arguments
+    add_run_arguments(p)
+    p.set_defaults(func=_run_run)
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from ._cli_run import run_command
+    return run_command(args)
+
+
+def _add_quantize(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "quantize", add_help=False, help="INT8 bundles with an accuracy report (export/quantize.py)",
+        description="Same as python export/quantize.py; see argus-edge quantize --help.")
+    p.add_argument("argv", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_run_quantize)
+
+
+def _run_quantize(args: argparse.Namespace) -> int:
+    import importlib
+    return importlib.import_module("argus_edge.export.quantize").main(args.argv)
+
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench", help="cross-backend latency benchmark (needs the [export] extra)",
+        description="PyTorch eager, ONNX Runtime and OpenVINO (FP32 / bf16 / INT8) and the "
+                    "argus-edge Session on one model config, single tasks and det+sem+cls "
+                    "with the backbone shared vs three separate models. Writes JSON, a "
+                    "Markdown table and a PNG chart (docs/benchmarks.md).")
+    from ._cli_bench import add_bench_arguments
+    add_bench_arguments(p)
+    p.set_defaults(func=lambda a: _torch_command("argus_edge.export.benchmark", a))
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -108,11 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"argus-edge {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_demo(sub)
-    _add_train(sub)
-    _add_evaluate(sub)
+    _add_run(sub)
     _add_info(sub)
     _add_export(sub)
+    _add_quantize(sub)
     _add_validate(sub)
+    _add_bench(sub)
+    _add_train(sub)
+    _add_evaluate(sub)
     return parser
 
 
@@ -125,6 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        print(f"argus-edge {args.command}: interrupted", file=sys.stderr)
+        return 130
     except ModuleNotFoundError as e:
         print(f"argus-edge {args.command}: missing dependency {e.name!r} ({e}). "
               "Install the extra it needs, e.g. pip install 'argus-edge[train]'.",

@@ -99,7 +99,7 @@ class Detections:
             "names": self.names,
         }
         if self.masks is not None:
-            out["mask_areas"] = self.masks.reshape(len(self), -1).sum(1).tolist()
+            out["mask_areas"] = self.masks.sum(axis=(1, 2)).tolist()
             if maps:
                 out["masks"] = self.masks.astype(np.uint8).tolist()
         return out
