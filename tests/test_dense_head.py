@@ -101,9 +101,9 @@ def test_configs_round_trip_and_registry():
 
 
 # ---------------------------------------------------------------------- assignment
-def _assign(boxes, labels=None, iscrowd=None, hw=(256, 256)):
-    pts, strides = anchor_points(hw, STRIDES)
-    counts = [(hw[0] // s) * (hw[1] // s) for s in STRIDES]
+def _assign(boxes, labels=None, iscrowd=None, hw=(256, 256), levels=STRIDES):
+    pts, strides = anchor_points(hw, levels)
+    counts = [(hw[0] // s) * (hw[1] // s) for s in levels]
     boxes = torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4)
     labels = torch.zeros(len(boxes), dtype=torch.long) if labels is None else torch.tensor(labels)
     crowd = None if iscrowd is None else torch.tensor(iscrowd)
@@ -126,6 +126,18 @@ def test_atss_picks_the_level_matching_the_object_size():
     assert set(strides[pos & (a.gt_index.numpy() == 0)]) == {8}
     assert np.median(strides[pos & (a.gt_index.numpy() == 1)]) == 32
     assert (a.labels.numpy()[~pos] == 3).all() and not a.ignore.any()
+
+
+def test_a_stride_4_level_gives_small_objects_more_positives():
+    # an 11x10 px object in a 128x128 input (the synthetic set's small shapes) is far
+    # smaller than the 64-px anchor of stride 8: one positive; a stride-4 level
+    # (32-px anchors) gives it several, all on that level
+    small = [20.0, 30.0, 31.0, 40.0]
+    coarse, _, _ = _assign([small], hw=(128, 128), levels=(8, 16, 32))
+    fine, _, strides = _assign([small], hw=(128, 128), levels=(4, 8, 16, 32))
+    assert int(coarse.positive.sum()) <= 2
+    assert int(fine.positive.sum()) >= 4
+    assert set(strides[fine.positive.numpy()]) == {4}
 
 
 def test_crowd_boxes_make_no_positives_and_are_ignored():

@@ -15,6 +15,7 @@ from ._dist import global_mean
 from ._pooling import adaptive_avg_pool2d
 from ._registry import register_head
 from .base import Features, TaskHead
+from .seg_losses import lovasz_softmax, ohem_cross_entropy
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,13 @@ class SemHeadConfig:
         aux_weight: weight of the auxiliary FCN loss on the stride-16 map (0 disables it).
         aux_channels: width of the auxiliary head.
         dropout: dropout before the classifier.
+        lovasz_weight: weight of the Lovász-softmax loss added to the cross-entropy of the
+            main logits (:mod:`.seg_losses`; 0 disables it): every class present in an
+            image counts equally, where pixel-averaged cross-entropy weighs classes by
+            their area.
+        ohem_thresh: if > 0, the main cross-entropy counts only hard pixels, whose
+            probability of the true class is below this (OHEM; 0 disables it).
+        ohem_min_kept: with OHEM, the fraction of labelled pixels kept at least.
     """
 
     num_classes: int = 150
@@ -36,6 +44,9 @@ class SemHeadConfig:
     aux_weight: float = 0.4
     aux_channels: int = 256
     dropout: float = 0.1
+    lovasz_weight: float = 0.0
+    ohem_thresh: float = 0.0
+    ohem_min_kept: float = 0.1
 
 
 class PPM(nn.Module):
@@ -96,12 +107,27 @@ class UperNetHead(TaskHead):
 
     def loss(self, outputs: dict[str, torch.Tensor],
              targets: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """Cross-entropy at label resolution. ``targets["seg"]``: (B, H, W) int64, 255 ignored."""
+        """Cross-entropy (over the hard pixels with OHEM) + Lovász-softmax, as
+        configured, at label resolution; the auxiliary head's plain cross-entropy.
+
+        ``targets["seg"]``: (B, H, W) int64, 255 ignored.
+        """
         seg = targets["seg"]
-        ce = _seg_ce(outputs["logits"], seg)
+        up = _upsample(outputs["logits"], seg)
+        if self.cfg.ohem_thresh > 0:
+            ce_sum, kept = ohem_cross_entropy(up, seg, self.cfg.ohem_thresh,
+                                              self.cfg.ohem_min_kept, IGNORE_INDEX)
+            ce = ce_sum / global_mean(kept, up.device)
+        else:
+            ce = _seg_ce(up, seg)
         total, parts = ce, {"loss_ce": ce.detach()}
+        if self.cfg.lovasz_weight > 0:
+            images = global_mean(seg.shape[0], up.device)
+            lovasz = lovasz_softmax(up.softmax(dim=1), seg, IGNORE_INDEX) / images
+            total = total + self.cfg.lovasz_weight * lovasz
+            parts["loss_lovasz"] = lovasz.detach()
         if "aux_logits" in outputs:
-            aux = _seg_ce(outputs["aux_logits"], seg)
+            aux = _seg_ce(_upsample(outputs["aux_logits"], seg), seg)
             total = total + self.cfg.aux_weight * aux
             parts["loss_aux"] = aux.detach()
         return {"loss": total, **parts}
@@ -115,10 +141,15 @@ class UperNetHead(TaskHead):
         return up.argmax(1)
 
 
-def _seg_ce(logits: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
-    """Mean CE over labelled pixels, the count averaged over data-parallel ranks so that
-    splitting a batch over processes does not change the gradient."""
-    up = F.interpolate(logits.float(), size=seg.shape[-2:], mode="bilinear",
-                       align_corners=False)
+def _upsample(logits: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
+    """Float32 logits bilinearly resized to the label map's resolution."""
+    return F.interpolate(logits.float(), size=seg.shape[-2:], mode="bilinear",
+                         align_corners=False)
+
+
+def _seg_ce(up: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
+    """Mean CE over labelled pixels of logits at label resolution, the count averaged
+    over data-parallel ranks so that splitting a batch over processes does not change
+    the gradient."""
     total = F.cross_entropy(up, seg.long(), ignore_index=IGNORE_INDEX, reduction="sum")
     return total / global_mean((seg != IGNORE_INDEX).sum(), up.device)

@@ -17,7 +17,11 @@ class DetHeadConfig:
         class_names: optional names, one per class.
         channels: width of the conv towers.
         num_convs: 3×3 conv + GroupNorm + ReLU layers in each tower (cls and box).
-        strides: feature strides the head runs on, each one of 4, 8, 16, 32.
+        strides: feature strides the head runs on, each one of 4, 8, 16, 32. ATSS's
+            anchor of a point is ``anchor_scale · stride``, so the finest level should
+            suit the smallest objects: one much smaller than that anchor gets one or
+            two positives (or none); add stride 4 when the input holds objects of
+            about 10-30 px (training/configs/synthetic.yaml).
         atss_topk: ATSS candidates per level per ground-truth box.
         anchor_scale: side of the square "anchor" of a point, in strides (ATSS: 8).
         qfl_beta: focusing exponent of the Quality Focal Loss.
