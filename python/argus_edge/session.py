@@ -132,23 +132,27 @@ class Session:
         self._manifest = self._bundle.manifest
         self.device = device
         self.threads = threads
-        choice = self._choose(backend, precision)
-        self._choice = choice
-        thr = -1.0 if score_threshold is None else float(score_threshold)
-        if choice.backend == "openvino":
-            self._core = _core.Session(
-                self.path, "openvino", device=device, threads=threads or 0,
-                precision_hint=choice.hint, variant=choice.variant,
-                extensions=self._openvino_extensions(), score_threshold=thr)
-        elif choice.backend == "onnxruntime":
-            if device.upper() != "CPU":
-                raise BackendUnavailableError(
-                    f"the onnxruntime backend runs on CPU only, not {device!r}")
-            self._core = _core.Session(
-                self.path, _OnnxRuntimeBackend(self._bundle, threads or 0),
-                variant=choice.variant, score_threshold=thr)
-        else:  # pragma: no cover - _choose never returns an unusable backend
-            raise BackendUnavailableError(f"backend {choice.backend!r} is not usable")
+        try:  # the bundle mapping is released if the backend cannot be set up
+            choice = self._choose(backend, precision)
+            self._choice = choice
+            thr = -1.0 if score_threshold is None else float(score_threshold)
+            if choice.backend == "openvino":
+                self._core = _core.Session(
+                    self.path, "openvino", device=device, threads=threads or 0,
+                    precision_hint=choice.hint, variant=choice.variant,
+                    extensions=self._openvino_extensions(), score_threshold=thr)
+            elif choice.backend == "onnxruntime":
+                if device.upper() != "CPU":
+                    raise BackendUnavailableError(
+                        f"the onnxruntime backend runs on CPU only, not {device!r}")
+                self._core = _core.Session(
+                    self.path, _OnnxRuntimeBackend(self._bundle, threads or 0),
+                    variant=choice.variant, score_threshold=thr)
+            else:  # pragma: no cover - _choose never returns an unusable backend
+                raise BackendUnavailableError(f"backend {choice.backend!r} is not usable")
+        except BaseException:
+            self._bundle.close()
+            raise
 
     def close(self) -> None:
         """Releases the compiled graphs and the bundle mapping (idempotent)."""
