@@ -12,6 +12,7 @@ from ._errors import (
     BundleNotFoundError,
     CheckpointError,
     ImageError,
+    ImageNotFoundError,
     InvalidArgumentError,
     UnknownTaskError,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "BundleError",
     "CheckpointError",
     "ImageError",
+    "ImageNotFoundError",
     "InvalidArgumentError",
     "UnknownTaskError",
     "__version__",

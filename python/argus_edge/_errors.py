@@ -13,6 +13,7 @@ __all__ = [
     "InvalidArgumentError",
     "UnknownTaskError",
     "ImageError",
+    "ImageNotFoundError",
     "BundleError",
     "BundleNotFoundError",
     "CheckpointError",
@@ -44,15 +45,25 @@ class BundleError(ArgusError, ValueError):
     """A ``.engine`` bundle that is missing, truncated, corrupt or tampered with."""
 
 
-class BundleNotFoundError(BundleError, FileNotFoundError):
-    """A ``.engine`` bundle path that does not exist (``except FileNotFoundError`` works)."""
+class _MissingFile(FileNotFoundError):
+    """A path that does not exist: ``errno`` ENOENT, ``filename`` set, and a plain message
+    (OSError would otherwise print "[Errno 2] ...: 'filename'"). Listed first in the
+    bases of the public classes below so that its ``__init__`` and ``__str__`` apply."""
 
     def __init__(self, message: str, filename: str | None = None) -> None:
         super().__init__(message)
         self.errno, self.strerror, self.filename = 2, message, filename  # 2: ENOENT
 
-    def __str__(self) -> str:  # OSError would otherwise print "[Errno 2] ...: 'filename'"
+    def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class BundleNotFoundError(_MissingFile, BundleError):
+    """A ``.engine`` bundle path that does not exist (``except FileNotFoundError`` works)."""
+
+
+class ImageNotFoundError(_MissingFile, ImageError):
+    """An image file path that does not exist (``except FileNotFoundError`` works)."""
 
 
 class CheckpointError(ArgusError, ValueError):

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import ImageError, InvalidArgumentError
+from ._errors import ImageError, ImageNotFoundError, InvalidArgumentError
 
-__all__ = ["as_image", "is_image_batch", "read_image"]
+__all__ = ["as_image", "read_image"]
 
 _COLORS = ("RGB", "BGR")
 
@@ -18,31 +18,20 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """Reads an image file as (H, W, 3) uint8 RGB (EXIF orientation applied).
 
     Raises:
-        ImageError: the file is missing (also a FileNotFoundError then), unreadable or
-            not an image Pillow can decode.
+        ImageNotFoundError: the file is missing (an ImageError and a FileNotFoundError).
+        ImageError: the file is unreadable or not an image Pillow can decode.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     shown = os.fsdecode(path)
     if not os.path.exists(path):
-        raise _MissingImageError(f"image file {shown!r} does not exist", shown)
+        raise ImageNotFoundError(f"image file {shown!r} does not exist", shown)
     try:
         with Image.open(path) as im:
             im = ImageOps.exif_transpose(im)
             return np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise ImageError(f"cannot read image {shown!r}: {e}") from e
-
-
-class _MissingImageError(ImageError, FileNotFoundError):
-    """An image path that does not exist (``except FileNotFoundError`` works)."""
-
-    def __init__(self, message: str, filename: str) -> None:
-        super().__init__(message)
-        self.errno, self.strerror, self.filename = 2, message, filename
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 def as_image(image: Any, color: str = "RGB") -> tuple[np.ndarray, str]:
@@ -86,11 +75,6 @@ def as_image(image: Any, color: str = "RGB") -> tuple[np.ndarray, str]:
     if image.strides[2] != 1 or image.strides[1] != 3 or image.strides[0] < 0:
         image = np.ascontiguousarray(image)
     return image, color
-
-
-def is_image_batch(images: Any) -> bool:
-    """Whether ``images`` is a list/tuple of images (not one image)."""
-    return isinstance(images, (list, tuple))
 
 
 def _is_pil(obj: Any) -> bool:

@@ -41,6 +41,7 @@ from . import _core
 from ._errors import BackendUnavailableError, InvalidArgumentError, UnknownTaskError
 from ._image import as_image
 from .bundle import read_bundle
+from .runners import GraphRunner, RunnerOptions, open_graph
 from .results import (
     Classification,
     DepthMap,
@@ -70,29 +71,19 @@ class _Choice:
 
 
 class _OnnxRuntimeBackend:
-    """The libargus Backend protocol over onnxruntime.InferenceSession (CPU provider)."""
+    """The libargus Backend protocol over the runtime's ONNX Runtime graph runners."""
 
     name = "onnxruntime"
 
     def __init__(self, bundle, threads: int) -> None:
-        import onnxruntime as ort
-        self._ort, self._bundle, self._threads = ort, bundle, threads
-        self._sessions: dict[str, Any] = {}
+        self._bundle, self._options = bundle, RunnerOptions(threads=threads)
+        self._graphs: dict[str, GraphRunner] = {}
 
     def load_graph(self, graph: str, variant: str) -> None:
-        spec = self._bundle.graphs[graph]["variants"][variant]
-        so = self._ort.SessionOptions()
-        if self._threads:
-            so.intra_op_num_threads = self._threads
-        so.log_severity_level = 3
-        model = bytes(self._bundle.blob(spec["blobs"]["model"]))
-        self._sessions[graph] = self._ort.InferenceSession(
-            model, so, providers=["CPUExecutionProvider"])
+        self._graphs[graph] = open_graph(self._bundle, graph, variant, self._options)
 
     def run(self, graph: str, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        sess = self._sessions[graph]
-        names = [o.name for o in sess.get_outputs()]
-        return dict(zip(names, sess.run(names, inputs)))
+        return self._graphs[graph].run(inputs)
 
 
 class Session:
@@ -128,7 +119,10 @@ class Session:
         if threads is not None and (not isinstance(threads, int) or threads < 0):
             raise InvalidArgumentError(f"threads must be a non-negative int, got {threads!r}")
         self.path = os.fspath(path)
-        self._bundle = read_bundle(self.path)   # verifies every checksum
+        # Header, manifest and layout only: the core verifies every checksum when it opens
+        # the bundle below, before any graph is loaded (hashing it twice would double the
+        # start-up cost of a large bundle).
+        self._bundle = read_bundle(self.path, verify=False)
         self._manifest = self._bundle.manifest
         self.device = device
         self.threads = threads
