@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import torch
 
 from argus_edge._errors import BundleError
+from argus_edge._jsonutil import json_safe
 from argus_edge.bundle import Bundle, write_bundle
 
 from .bundle_export import ExportOptions, export_bundle
@@ -116,7 +116,7 @@ def write_int8_bundles(result, fp32_bundle: Path, out_dir: Path,
             g["variants"][variant] = _variant(name, backend, engine, precision,
                                               Path(res.artifacts[name]), blobs)
             m["graphs"][name] = g
-        m["provenance"]["calibration"] = _json_safe(_summary(res, result, num_images, backend))
+        m["provenance"]["calibration"] = json_safe(_summary(res, result, num_images, backend))
         m["provenance"]["fp32_bundle_sha256"] = fp32_sha
         if report is not None:
             blobs["quantization_report.json"] = report
@@ -154,15 +154,3 @@ def _summary(res, result, num_images: int, backend: str) -> dict[str, Any]:
         "metric_drops": [{"task": d.task, "metric": d.metric, "fp32": d.fp32, "int8": d.int8,
                           "drop": d.drop} for d in res.drops],
     }
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN / ±inf (e.g. COCO AP of a size range absent from the validation set) → None:
-    the manifest is strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value

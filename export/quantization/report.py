@@ -13,6 +13,8 @@ import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from argus_edge._jsonutil import json_safe
+
 from ._runners import GraphSetRunner, collect_outputs, error_stats
 from .calibration import Feeds
 from .gate import Gate
@@ -110,22 +112,10 @@ def write_reports(result: QuantizationResult, out_dir: str | Path) -> tuple[Path
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / "report.json", out_dir / "report.md"
     result.report_json, result.report_markdown = str(json_path), str(md_path)
-    text = json.dumps(_finite(result.to_dict()), indent=2, allow_nan=False)
+    text = json.dumps(json_safe(result.to_dict()), indent=2, allow_nan=False)
     json_path.write_text(text + "\n")
     md_path.write_text(markdown_report(result, out_dir))
     return json_path, md_path
-
-
-def _finite(obj):
-    """Non-finite floats (NaN metrics, a missing metric's infinite drop) become ``null``:
-    strict JSON."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:

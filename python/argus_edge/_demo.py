@@ -39,6 +39,7 @@ import numpy as np
 from ._errors import ArgusError, CheckpointError, InvalidArgumentError
 from ._version import __version__
 from .results import Classification, DepthMap, Detections, Keypoints, Result, SegMap
+from ._jsonutil import json_safe
 
 __all__ = [
     "ClassificationTruth", "PrecisionRun", "SceneTruth", "add_demo_arguments",
@@ -491,21 +492,8 @@ def write_outputs(out: Path, scene: SceneTruth, runs: Sequence[PrecisionRun],
         images[f"classes_{run.name}.png"] = _strip([r.draw() for r in run.classes])
     for file, image in images.items():
         image.save(out / file)
-    (out / "results.json").write_text(json.dumps(_json_safe(report), indent=1) + "\n")
+    (out / "results.json").write_text(json.dumps(json_safe(report), indent=1) + "\n")
     return [out / f for f in images] + [out / "results.json"]
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN (AP of an absent case) -> None, paths -> str: results.json is strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (np.floating, np.integer)):
-        return _json_safe(value.item())
-    return str(value) if isinstance(value, Path) else value
 
 
 # --------------------------------------------------------------------------- summary
