@@ -254,6 +254,25 @@ def test_resume_after_kill_matches_an_uninterrupted_run(synthetic_root, tmp_path
     assert diff < 1e-5, f"resumed run differs by {diff} (killed at {killed_at})"
 
 
+def test_prefetch_changes_nothing_but_overlap(synthetic_root, tmp_path):
+    """Loading the next step's batches on a background thread gives the same batches,
+    so the same weights, and a mid-run checkpoint records the sampler positions of the
+    steps taken, not of the batch in flight."""
+    tasks = ("cls", "sem")
+    kw = {"ckpt_every": 2, "keep_checkpoints": 5}
+    runs = {}
+    for prefetch in (False, True):
+        cfg = TrainConfig.from_dict(_config(synthetic_root, tmp_path / str(prefetch), tasks,
+                                            steps=4, prefetch=prefetch, **kw))
+        run_training(cfg, progress=False)
+        runs[prefetch] = tmp_path / str(prefetch)
+    assert _max_diff(_weights(runs[False]), _weights(runs[True])) < 1e-6
+    for step in ("step_00000002", "step_00000004"):
+        states = [json.loads((run / "checkpoints" / step / "trainer_state.json").read_text())
+                  for run in runs.values()]
+        assert states[0]["samplers"] == states[1]["samplers"]
+
+
 def test_stage2_trains_only_the_new_head(synthetic_root, tmp_path):
     from argus_edge.training.checkpoint import load_checkpoint
     stage1 = TrainConfig.from_dict(_config(synthetic_root, tmp_path / "s1", ("cls",), steps=2,

@@ -75,6 +75,9 @@ class TrainConfig:
         seed: the run's seed.
         device: ``auto``, ``cpu`` or ``cuda``.
         num_threads: torch intra-op threads (0: torch's default).
+        prefetch: load the next step's batches on a background thread while this step
+            computes (the batches are the same either way: augmentation is seeded per
+            sample).
     """
 
     model: str
@@ -97,6 +100,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     num_threads: int = 0
+    prefetch: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -11,6 +11,7 @@ import json
 import math
 import shutil
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,12 @@ class Trainer:
         self.out = Path(cfg.out)
         self.step = 0
         self.history: list[dict] = []
+        # the next step's batches, loading on a background thread (cfg.prefetch), and
+        # the sampler positions a checkpoint of the current step must record (the
+        # samplers themselves are one step ahead while a prefetch is in flight)
+        self._prefetch: Future | None = None
+        self._loader: ThreadPoolExecutor | None = None
+        self._sampler_states: dict[str, dict] | None = None
 
     # ----------------------------------------------------------------- persistence
     @property
@@ -77,6 +84,7 @@ class Trainer:
             return False
         state = load_trainer_state(path, self.model, self.ema, self.optimizer, self.rank)
         self.step = state["step"]
+        self._drop_prefetch()
         for t, r in self.runners.items():
             r.sampler.load_state_dict(state["samplers"][t])
         self.balancer.load_state_dict(state["balancer"])
@@ -91,7 +99,8 @@ class Trainer:
         rng = dist.all_gather_cpu(torch.get_rng_state())
         path = None
         if self.rank == 0:
-            extra = {"samplers": {t: r.sampler.state_dict() for t, r in self.runners.items()},
+            extra = {"samplers": self._sampler_states or {
+                         t: r.sampler.state_dict() for t, r in self.runners.items()},
                      "balancer": self.balancer.state_dict(), "config": self.cfg.to_dict(),
                      "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None}
             path = save_trainer_state(self.checkpoint_dir, self.step, self.model, self.ema,
@@ -108,7 +117,7 @@ class Trainer:
         lr = set_lr(self.optimizer, cfg.optim.lr, warmup_cosine(
             self.step, cfg.optim.steps, cfg.optim.warmup_steps, cfg.optim.min_lr_ratio))
         self.model.train()
-        batches = {t: r.next_batch(self.device, self.world) for t, r in self.runners.items()}
+        batches = self._next_batches()
         losses, parts, feats = {}, {}, {}
         with autocast(self.device, cfg.amp):
             for group in _same_size_groups(batches):
@@ -146,6 +155,45 @@ class Trainer:
                 "grad_norm": float(gnorm),
                 **{f"{t}/loss": v for t, v in task_losses.items()}, **parts,
                 **{f"{t}/weight": w for t, w in self.balancer.weights().items()}}
+
+    # ----------------------------------------------------------------- data
+    def _load(self, picks: dict[str, list]) -> dict[str, tuple[torch.Tensor, Any]]:
+        return {t: self.runners[t].load_batch(p, self.device) for t, p in picks.items()}
+
+    def _draw(self) -> dict[str, list]:
+        return {t: r.next_picks(self.world) for t, r in self.runners.items()}
+
+    def _next_batches(self) -> dict[str, tuple[torch.Tensor, Any]]:
+        """This step's batches; with ``cfg.prefetch``, start loading the next step's."""
+        if self._prefetch is not None:
+            batches, self._prefetch = self._prefetch.result(), None
+        else:
+            batches = self._load(self._draw())
+        self._sampler_states = None
+        if self.cfg.prefetch and self.step + 1 < self.cfg.optim.steps:
+            self._sampler_states = {t: r.sampler.state_dict() for t, r in self.runners.items()}
+            if self._loader is None:
+                self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argus-prefetch")
+            self._prefetch = self._loader.submit(self._load, self._draw())
+        return batches
+
+    def _drop_prefetch(self) -> None:
+        """Discard a batch in flight (the caller restores the samplers it was drawn from)."""
+        if self._prefetch is not None:
+            self._prefetch.cancel()
+            try:
+                self._prefetch.result()
+            except Exception:  # noqa: BLE001 - the batch is discarded either way
+                pass
+            self._prefetch = None
+        self._sampler_states = None
+
+    def close(self) -> None:
+        """Stop the prefetch thread (fit() calls this when it ends)."""
+        self._drop_prefetch()
+        if self._loader is not None:
+            self._loader.shutdown(wait=True)
+            self._loader = None
 
     # ----------------------------------------------------------------- evaluation
     def eval_model(self) -> torch.nn.Module:
@@ -192,6 +240,7 @@ class Trainer:
                 log.write(json.dumps(final) + "\n")
             return final
         finally:
+            self.close()
             if bar is not None:
                 bar.close()
             if log is not None:

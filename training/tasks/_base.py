@@ -59,7 +59,17 @@ class TaskRunner:
 
     def next_batch(self, device: torch.device, world: int = 1) -> tuple[torch.Tensor, dict]:
         """The next local batch: (images (B, 3, H, W) on ``device``, targets)."""
-        picks = self.sampler.next_indices(self.batch_size // world)
+        return self.load_batch(self.next_picks(world), device)
+
+    def next_picks(self, world: int = 1) -> list[tuple[int, int]]:
+        """Advance the sampler by one local batch: its (epoch, index) pairs."""
+        return self.sampler.next_indices(self.batch_size // world)
+
+    def load_batch(self, picks: list[tuple[int, int]],
+                   device: torch.device) -> tuple[torch.Tensor, dict]:
+        """Load and collate the samples ``picks`` names. Each sample's augmentation is
+        seeded by its (epoch, index), so the batch does not depend on when or on which
+        thread it is loaded."""
         samples = list(_pool().map(self._sample, picks))
         return self.collate(samples, device)
 
