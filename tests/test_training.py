@@ -111,6 +111,33 @@ def test_famo_shifts_weight_to_the_task_that_improves_slowest():
     assert again.weights() == pytest.approx(w)
 
 
+def test_famo_scales_by_the_statistic_a_task_names_not_its_whole_loss():
+    """balance_on: FAMO's 1/ℓ scale reads the named parts (e.g. sem's cross-entropy, not
+    its Lovász term, which has a high floor); the gradient is still the whole loss."""
+    from argus_edge.training.engine.config import TaskConfig
+    from argus_edge.training.engine.loop import _balance_statistic
+    x = torch.ones((), requires_grad=True)
+    ld = {"loss": 3.0 * x, "loss_ce": torch.tensor(0.5), "loss_lovasz": torch.tensor(2.0),
+          "loss_aux": torch.tensor(1.25)}
+    whole = TaskConfig(dataset={}, loss_weight=2.0)
+    parts = TaskConfig(dataset={}, loss_weight=2.0, balance_on={"loss_ce": 1.0, "loss_aux": 0.4})
+    assert float(_balance_statistic("sem", ld, whole)) == pytest.approx(6.0)
+    assert float(_balance_statistic("sem", ld, parts)) == pytest.approx(2.0)  # 2 * (0.5 + 0.5)
+    famo = FAMO(["sem", "b"])
+    losses = {"sem": 2.0 * ld["loss"], "b": 1.0 * x}
+    famo.combine(losses, stats={"sem": torch.tensor(2.0), "b": torch.tensor(1.0)})
+    w = famo.weights()
+    assert w["b"] / w["sem"] == pytest.approx(2.0)  # z equal: w ∝ 1 / statistic
+    total = famo.combine(losses)  # without stats: the whole losses (6 and 1)
+    assert famo.weights()["b"] / famo.weights()["sem"] == pytest.approx(6.0)
+    total.backward()
+    assert float(x.grad) == pytest.approx(famo.weights()["sem"] * 6.0 + famo.weights()["b"])
+    from argus_edge import InvalidArgumentError
+    bad = TaskConfig(dataset={}, balance_on={"loss_dice": 1.0})
+    with pytest.raises(InvalidArgumentError, match="loss_dice.*reports"):
+        _balance_statistic("sem", ld, bad)
+
+
 def test_gradnorm_keeps_weights_summing_to_task_count():
     gn = GradNorm(["a", "b"], alpha=1.5)
     feats = {t: [torch.randn(2, 4, 3, 3, requires_grad=True)] for t in ("a", "b")}
@@ -132,6 +159,12 @@ def test_config_errors_are_clear(tmp_path):
                                "tasks": {"cls": {"dataset": {}}}})
     with pytest.raises(InvalidArgumentError, match="invalid training config"):
         TrainConfig.from_dict({"model": "argus_tiny", "tasks": {"cls": {"bogus": 1}}})
+    with pytest.raises(InvalidArgumentError, match="balance_on"):
+        TrainConfig.from_dict({"model": "argus_tiny", "tasks": {
+            "sem": {"dataset": {}, "balance_on": {"loss_ce": -1}}}})
+    with pytest.raises(InvalidArgumentError, match="prefetch"):
+        TrainConfig.from_dict({"model": "argus_tiny", "prefetch": "sometimes",
+                               "tasks": {"cls": {"dataset": {}}}})
 
 
 def test_crop_size_trains_on_windows_and_evaluates_at_input_size(synthetic_root, tmp_path):

@@ -2,7 +2,10 @@
 
 All balancers see the task losses already multiplied by their static λ from the config
 (so λ puts each loss in a sensible range and the balancer adapts around it) and keep
-their task weights summing to the number of tasks.
+their task weights summing to the number of tasks. What a balancer *reads* as a task's
+loss (FAMO's 1/ℓ scale and rate, GradNorm's training rate) is ``stats``: the whole loss
+by default, or the parts a task's ``balance_on`` names; the gradient is always the
+whole loss's.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ class StaticBalancer:
         self.tasks = list(tasks)
         self.reduce = reduce  # mean over data-parallel ranks, for balancer statistics
 
-    def combine(self, losses: dict[str, torch.Tensor], feats=None) -> torch.Tensor:
+    def combine(self, losses: dict[str, torch.Tensor], feats=None,
+                stats: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """The total loss. ``stats``: the detached statistic the balancer reads per task
+        (default: the losses themselves)."""
         return sum(losses[t] for t in self.tasks)
 
     def after_step(self, losses: dict[str, float]) -> None:
-        """Update the balancer from this step's losses (already averaged over ranks)."""
+        """Update the balancer from this step's loss statistics (averaged over ranks)."""
 
     def weights(self) -> dict[str, float]:
         return {t: 1.0 for t in self.tasks}
@@ -64,8 +70,10 @@ class FAMO(StaticBalancer):
         self.prev: torch.Tensor | None = None
         self._last_w: torch.Tensor | None = None
 
-    def combine(self, losses: dict[str, torch.Tensor], feats=None) -> torch.Tensor:
-        vec = torch.stack([losses[t].detach().float() for t in self.tasks])
+    def combine(self, losses: dict[str, torch.Tensor], feats=None,
+                stats: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        stats = stats or {}
+        vec = torch.stack([stats.get(t, losses[t]).detach().float() for t in self.tasks])
         if self.reduce is not None:
             vec = self.reduce(vec)
         z = F.softmax(self.logits.detach(), -1).to(vec.device)
@@ -132,7 +140,8 @@ class GradNorm(StaticBalancer):
         self.initial: torch.Tensor | None = None
         self._grad_norms: torch.Tensor | None = None
 
-    def combine(self, losses: dict[str, torch.Tensor], feats=None) -> torch.Tensor:
+    def combine(self, losses: dict[str, torch.Tensor], feats=None,
+                stats: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         if feats is None:
             raise ValueError("GradNorm needs the feature maps of each task's batch")
         norms = []

@@ -28,6 +28,11 @@ class TaskConfig:
             fitted to ``input_size``, scale-jittered, then cropped): the network trains
             on windows of the evaluation-scale image instead of the whole image shrunk.
             Dense tasks only (det, inst, sem, depth).
+        balance_on: what a loss balancer (FAMO, GradNorm) reads as this task's loss:
+            {loss part the head reports: coefficient}, summed and multiplied by
+            ``loss_weight``; empty: the whole loss. The gradient always comes from the whole
+            loss. For terms with a high floor (Lovász-softmax), which FAMO's 1/ℓ scaling
+            would otherwise read as a task that needs less weight.
     """
 
     dataset: dict[str, Any]
@@ -37,6 +42,7 @@ class TaskConfig:
     val_dataset: dict[str, Any] | None = None
     input_size: tuple[int, int] | None = None
     crop_size: tuple[int, int] | None = None
+    balance_on: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,8 @@ class TrainConfig:
         num_threads: torch intra-op threads (0: torch's default).
         prefetch: load the next step's batches on a background thread while this step
             computes (the batches are the same either way: augmentation is seeded per
-            sample).
+            sample). ``auto``: on CUDA only — on a CPU the loading threads compete with
+            torch's intra-op threads (measured on 2 cores: 1.4 s per step instead of 0.94).
     """
 
     model: str
@@ -100,7 +107,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     num_threads: int = 0
-    prefetch: bool = True
+    prefetch: bool | str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -146,6 +153,13 @@ def _check_numbers(cfg: TrainConfig) -> None:
               (0 <= cfg.ema_decay < 1, f"ema_decay must be in [0, 1), got {cfg.ema_decay}")]
     checks += [(t.batch_size > 0, f"tasks.{k}.batch_size must be > 0, got {t.batch_size}")
                for k, t in cfg.tasks.items()]
+    checks += [(isinstance(t.balance_on, dict) and all(
+                    isinstance(n, str) and isinstance(c, (int, float)) and c >= 0
+                    for n, c in t.balance_on.items()),
+                f"tasks.{k}.balance_on must map loss part names to coefficients >= 0, "
+                f"got {t.balance_on!r}") for k, t in cfg.tasks.items()]
+    checks.append((cfg.prefetch in (True, False, "auto"),
+                   f"prefetch must be true, false or auto, got {cfg.prefetch!r}"))
     for ok, message in checks:
         if not ok:
             raise InvalidArgumentError(message)

@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from argus_edge._errors import InvalidArgumentError
+
 from . import distributed as dist
 from .amp import autocast, grad_scaler
 from .balancers import build_balancer
@@ -71,6 +73,8 @@ class Trainer:
         self._prefetch: Future | None = None
         self._loader: ThreadPoolExecutor | None = None
         self._sampler_states: dict[str, dict] | None = None
+        self._use_prefetch = cfg.prefetch is True or (cfg.prefetch == "auto"
+                                                      and self.device.type == "cuda")
 
     # ----------------------------------------------------------------- persistence
     @property
@@ -118,7 +122,7 @@ class Trainer:
             self.step, cfg.optim.steps, cfg.optim.warmup_steps, cfg.optim.min_lr_ratio))
         self.model.train()
         batches = self._next_batches()
-        losses, parts, feats = {}, {}, {}
+        losses, stats, parts, feats = {}, {}, {}, {}
         with autocast(self.device, cfg.amp):
             for group in _same_size_groups(batches):
                 # Tasks whose inputs have one size share one backbone pass: the backbone
@@ -131,9 +135,10 @@ class Trainer:
                     out = self.model.heads[t](list(task_maps))
                     ld = self.model.heads[t].loss(out, batches[t][1])
                     losses[t] = ld["loss"].float() * cfg.tasks[t].loss_weight
+                    stats[t] = _balance_statistic(t, ld, cfg.tasks[t])
                     parts.update({f"{t}/{k}": float(v) for k, v in ld.items() if k != "loss"})
                     feats[t] = list(task_maps)
-        total = self.balancer.combine(losses, feats)
+        total = self.balancer.combine(losses, feats, stats)
         bad = dist.all_reduce_mean(torch.tensor(0.0 if torch.isfinite(total) else 1.0))
         if float(bad) > 0:  # every rank stops together instead of hanging in a reduce
             raise FloatingPointError(f"non-finite loss at step {self.step} (rank {self.rank}: "
@@ -147,9 +152,11 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         if self.ema is not None:
             self.ema.update(self.model)
-        reduced = dist.all_reduce_mean(torch.stack([v.detach().float().cpu() for v in losses.values()]))
-        task_losses = dict(zip(losses, reduced.tolist()))
-        self.balancer.after_step(task_losses)
+        reduced = dist.all_reduce_mean(torch.stack(
+            [v.detach().float().cpu() for v in losses.values()]
+            + [stats[t].float().cpu() for t in losses])).tolist()
+        task_losses = dict(zip(losses, reduced[:len(losses)]))
+        self.balancer.after_step(dict(zip(losses, reduced[len(losses):])))
         self.step += 1
         return {"step": self.step, "lr": lr, "loss": float(sum(task_losses.values())),
                 "grad_norm": float(gnorm),
@@ -164,13 +171,13 @@ class Trainer:
         return {t: r.next_picks(self.world) for t, r in self.runners.items()}
 
     def _next_batches(self) -> dict[str, tuple[torch.Tensor, Any]]:
-        """This step's batches; with ``cfg.prefetch``, start loading the next step's."""
+        """This step's batches; with prefetch on, start loading the next step's."""
         if self._prefetch is not None:
             batches, self._prefetch = self._prefetch.result(), None
         else:
             batches = self._load(self._draw())
         self._sampler_states = None
-        if self.cfg.prefetch and self.step + 1 < self.cfg.optim.steps:
+        if self._use_prefetch and self.step + 1 < self.cfg.optim.steps:
             self._sampler_states = {t: r.sampler.state_dict() for t, r in self.runners.items()}
             if self._loader is None:
                 self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argus-prefetch")
@@ -254,6 +261,20 @@ def _truncate_log(log: Path, step: int) -> None:
     keep = [line for line in log.read_text().splitlines()
             if line.strip() and json.loads(line).get("step", 0) <= step]
     log.write_text("".join(line + "\n" for line in keep))
+
+
+def _balance_statistic(task: str, ld: dict[str, torch.Tensor], tcfg) -> torch.Tensor:
+    """What the loss balancer reads as ``task``'s loss (detached): the whole weighted
+    loss, or the weighted sum of the parts ``balance_on`` names."""
+    if not tcfg.balance_on:
+        return ld["loss"].detach().float() * tcfg.loss_weight
+    missing = sorted(set(tcfg.balance_on) - set(ld))
+    if missing:
+        raise InvalidArgumentError(
+            f"tasks.{task}.balance_on names {missing}, which the {task} head's loss does not "
+            f"report; it reports {sorted(k for k in ld if k != 'loss')}")
+    stat = sum(c * ld[k].detach().float() for k, c in tcfg.balance_on.items())
+    return stat * tcfg.loss_weight
 
 
 def _same_size_groups(batches: dict[str, tuple[torch.Tensor, Any]]) -> list[list[str]]:
