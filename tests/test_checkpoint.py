@@ -118,6 +118,17 @@ def test_atomic_write(tiny, tmp_path, monkeypatch):
     assert read_checkpoint_metadata(path)["version"] == "new"  # the old file is intact
 
 
+def test_file_mode_follows_the_umask(tiny, tmp_path):
+    """Like any file a program writes: 0666 minus the umask (safetensors alone leaves
+    0600, which breaks sharing a checkpoint with a group)."""
+    import os
+    import stat
+    path = save_checkpoint(tiny, tmp_path / "shared.safetensors")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
 def test_shared_tensors_are_stored_separately():
     weight = torch.randn(4, 4)
     state = {"a": weight, "tied": weight, "view": weight[1:3], "t": weight.t()}

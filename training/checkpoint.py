@@ -67,7 +67,9 @@ def save_checkpoint(model: Argus, path: PathLike, *,
     path = Path(os.fspath(path))
     tmp = _create_temp_beside(path)
     try:
+        mode = tmp.stat().st_mode & 0o777  # 0666 minus the umask, as created
         save_file(tensors, tmp, metadata=header)
+        os.chmod(tmp, mode)  # safetensors re-creates the file owner-only (0600)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
