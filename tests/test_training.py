@@ -125,9 +125,12 @@ def test_famo_scales_by_the_statistic_a_task_names_not_its_whole_loss():
     assert float(_balance_statistic("sem", ld, parts)) == pytest.approx(2.0)  # 2 * (0.5 + 0.5)
     famo = FAMO(["sem", "b"])
     losses = {"sem": 2.0 * ld["loss"], "b": 1.0 * x}
-    famo.combine(losses, stats={"sem": torch.tensor(2.0), "b": torch.tensor(1.0)})
+    total = famo.combine(losses, stats={"sem": torch.tensor(2.0), "b": torch.tensor(1.0)})
     w = famo.weights()
     assert w["b"] / w["sem"] == pytest.approx(2.0)  # z equal: w ∝ 1 / statistic
+    total.backward(retain_graph=True)  # the whole losses' gradient (6x and x), not the stats'
+    assert float(x.grad) == pytest.approx(w["sem"] * 6.0 + w["b"])
+    x.grad = None
     total = famo.combine(losses)  # without stats: the whole losses (6 and 1)
     assert famo.weights()["b"] / famo.weights()["sem"] == pytest.approx(6.0)
     total.backward()
@@ -136,6 +139,40 @@ def test_famo_scales_by_the_statistic_a_task_names_not_its_whole_loss():
     bad = TaskConfig(dataset={}, balance_on={"loss_dice": 1.0})
     with pytest.raises(InvalidArgumentError, match="loss_dice.*reports"):
         _balance_statistic("sem", ld, bad)
+
+
+def test_famo_max_weight_caps_a_task_and_keeps_the_sum():
+    from argus_edge.training.engine.balancers import cap_weights
+    w = cap_weights(torch.tensor([4.93, 0.2, 0.12, 0.53, 0.05, 0.17]), 3.0)
+    assert float(w.sum()) == pytest.approx(6.0) and float(w.max()) == pytest.approx(3.0)
+    ratios = w[1:] / torch.tensor([0.2, 0.12, 0.53, 0.05, 0.17])  # the rest scale together
+    assert torch.allclose(ratios, ratios[0].expand_as(ratios))
+    # a second task pushed over the cap by the first's excess is capped too
+    assert cap_weights(torch.tensor([3.5, 2.4, 0.05, 0.05]), 2.0).tolist() == \
+        pytest.approx([2.0, 2.0, 1.0, 1.0])
+    famo = FAMO(["cls", "sem", "det"], max_weight=1.5)
+    x = torch.ones((), requires_grad=True)
+    losses = {"cls": 0.01 * x, "sem": 1.0 * x, "det": 1.0 * x}
+    famo.combine(losses)
+    assert famo.weights()["cls"] == pytest.approx(1.5)
+    assert sum(famo.weights().values()) == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="max_weight"):
+        FAMO(["a", "b"], max_weight=0.5)
+
+
+def test_the_trainer_hands_the_balancer_the_statistic(synthetic_root, tmp_path):
+    """FAMO's rate (after_step) follows the balance_on statistic, not the whole loss."""
+    from argus_edge.training.engine.loop import Trainer
+    from argus_edge.training.tasks import build_runners
+    cfg = _config(synthetic_root, tmp_path / "run", ("cls", "sem"), steps=2, balancer="famo")
+    cfg["tasks"]["sem"]["balance_on"] = {"loss_ce": 1.0}
+    cfg = TrainConfig.from_dict(cfg)
+    trainer = Trainer(cfg, build_runners(cfg), progress=False)
+    rec = trainer.train_step()
+    prev = dict(zip(trainer.balancer.tasks, trainer.balancer.prev.tolist()))
+    assert prev["sem"] == pytest.approx(rec["sem/loss_ce"], rel=1e-5)
+    assert prev["sem"] < rec["sem/loss"]  # the whole loss adds the auxiliary term
+    assert prev["cls"] == pytest.approx(rec["cls/loss"], rel=1e-5)
 
 
 def test_gradnorm_keeps_weights_summing_to_task_count():
@@ -239,8 +276,14 @@ def test_all_six_tasks_learn_and_beat_the_untrained_model(learnable_root, tmp_pa
 
 def test_ddp_two_processes_match_one_process(synthetic_root, tmp_path):
     tasks = ("cls", "sem", "det")
-    single = _write(_config(synthetic_root, tmp_path / "single", tasks, steps=3), tmp_path / "s.json")
-    double = _write(_config(synthetic_root, tmp_path / "double", tasks, steps=3), tmp_path / "d.json")
+    cfgs = []
+    for run in ("single", "double"):
+        # FAMO reading sem's cross-entropy: the balancer statistics are all-reduced too
+        cfg = _config(synthetic_root, tmp_path / run, tasks, steps=3, balancer="famo")
+        cfg["tasks"]["sem"]["balance_on"] = {"loss_ce": 1.0, "loss_aux": 0.4}
+        cfgs.append(cfg)
+    single = _write(cfgs[0], tmp_path / "s.json")
+    double = _write(cfgs[1], tmp_path / "d.json")
     r = _run_script([sys.executable, str(TRAIN_SCRIPT), "--config", str(single), "--no-progress"])
     assert r.returncode == 0, r.stderr[-3000:]
     r = _run_script([sys.executable, "-m", "torch.distributed.run", "--standalone",
@@ -253,6 +296,7 @@ def test_ddp_two_processes_match_one_process(synthetic_root, tmp_path):
     for one, two in zip(*logs):
         for t in tasks:
             assert two[f"{t}/loss"] == pytest.approx(one[f"{t}/loss"], rel=1e-4, abs=1e-6)
+            assert two[f"{t}/weight"] == pytest.approx(one[f"{t}/weight"], rel=1e-4)
     a, b = _weights(tmp_path / "single"), _weights(tmp_path / "double")
     diffs = torch.cat([(a[k].float() - b[k].float()).abs().flatten() for k in a])
     # Adam's first steps move a weight by ~lr whatever its gradient's size, so the few
@@ -261,9 +305,10 @@ def test_ddp_two_processes_match_one_process(synthetic_root, tmp_path):
     assert float(diffs.mean()) < 1e-6, f"mean weight difference {float(diffs.mean())}"
 
 
-def test_resume_after_kill_matches_an_uninterrupted_run(synthetic_root, tmp_path):
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_resume_after_kill_matches_an_uninterrupted_run(synthetic_root, tmp_path, prefetch):
     tasks = ("cls", "sem")
-    kw = {"ckpt_every": 3, "keep_checkpoints": 5, "balancer": "famo"}
+    kw = {"ckpt_every": 3, "keep_checkpoints": 5, "balancer": "famo", "prefetch": prefetch}
     ref = _write(_config(synthetic_root, tmp_path / "ref", tasks, steps=8, **kw), tmp_path / "r.json")
     run = _write(_config(synthetic_root, tmp_path / "run", tasks, steps=8, **kw), tmp_path / "k.json")
     r = _run_script([sys.executable, str(TRAIN_SCRIPT), "--config", str(ref), "--no-progress"])
@@ -300,10 +345,24 @@ def test_prefetch_changes_nothing_but_overlap(synthetic_root, tmp_path):
         run_training(cfg, progress=False)
         runs[prefetch] = tmp_path / str(prefetch)
     assert _max_diff(_weights(runs[False]), _weights(runs[True])) < 1e-6
+    # step 2's checkpoint is written while step 3's batches are in flight
     for step in ("step_00000002", "step_00000004"):
         states = [json.loads((run / "checkpoints" / step / "trainer_state.json").read_text())
                   for run in runs.values()]
         assert states[0]["samplers"] == states[1]["samplers"]
+    from argus_edge.training.engine.loop import Trainer
+    from argus_edge.training.tasks import build_runners
+    cfg = TrainConfig.from_dict(_config(synthetic_root, tmp_path / "t", tasks, steps=4,
+                                        prefetch=True))
+    trainer = Trainer(cfg, build_runners(cfg), progress=False)
+    trainer.train_step()
+    assert trainer._prefetch is not None  # the next batches are loading
+    before = {t: r.sampler.state_dict() for t, r in trainer.runners.items()}
+    trainer.close()  # discarding them moves the samplers back to the steps taken
+    after = {t: r.sampler.state_dict() for t, r in trainer.runners.items()}
+    plain = Trainer(dataclasses.replace(cfg, prefetch=False), build_runners(cfg), progress=False)
+    plain.train_step()
+    assert after == {t: r.sampler.state_dict() for t, r in plain.runners.items()} != before
 
 
 def test_stage2_trains_only_the_new_head(synthetic_root, tmp_path):

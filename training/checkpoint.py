@@ -59,7 +59,6 @@ def save_checkpoint(model: Argus, path: PathLike, *,
         InvalidArgumentError: ``model`` has no ``ArgusConfig``, or ``metadata`` is not a
             str → str mapping or uses a reserved key.
     """
-    from safetensors.torch import save_file
     if not isinstance(getattr(model, "cfg", None), ArgusConfig):
         raise InvalidArgumentError("save_checkpoint needs an Argus model (with an ArgusConfig)")
     header = _header(model.cfg, metadata or {})
@@ -67,9 +66,7 @@ def save_checkpoint(model: Argus, path: PathLike, *,
     path = Path(os.fspath(path))
     tmp = _create_temp_beside(path)
     try:
-        mode = tmp.stat().st_mode & 0o777  # 0666 minus the umask, as created
-        save_file(tensors, tmp, metadata=header)
-        os.chmod(tmp, mode)  # safetensors re-creates the file owner-only (0600)
+        write_safetensors(tensors, tmp, metadata=header)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -198,6 +195,19 @@ def _existing(path: PathLike) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint file at {path}")
     return path
+
+
+def write_safetensors(tensors: Mapping[str, torch.Tensor], path: PathLike,
+                      metadata: Mapping[str, str] | None = None) -> None:
+    """``safetensors.torch.save_file`` with the file mode any program's file gets: 0666
+    minus the umask (or the mode the file already has). safetensors alone re-creates the
+    file owner-only (0600), which stops a group from sharing checkpoints."""
+    from safetensors.torch import save_file
+    path = Path(os.fspath(path))
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o666))
+    mode = path.stat().st_mode & 0o777
+    save_file(dict(tensors), path, metadata=dict(metadata) if metadata else None)
+    os.chmod(path, mode)
 
 
 def _create_temp_beside(path: Path) -> Path:

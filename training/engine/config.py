@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,9 @@ class TaskConfig:
             {loss part the head reports: coefficient}, summed and multiplied by
             ``loss_weight``; empty: the whole loss. The gradient always comes from the whole
             loss. For terms with a high floor (Lovász-softmax), which FAMO's 1/ℓ scaling
-            would otherwise read as a task that needs less weight.
+            would otherwise read as a task that needs less weight. The parts are the
+            head's unweighted terms as logged (``sem``'s ``loss_aux`` is the raw auxiliary
+            cross-entropy: its coefficient repeats the head's ``aux_weight``).
     """
 
     dataset: dict[str, Any]
@@ -154,15 +157,20 @@ def _check_numbers(cfg: TrainConfig) -> None:
     checks += [(t.batch_size > 0, f"tasks.{k}.batch_size must be > 0, got {t.batch_size}")
                for k, t in cfg.tasks.items()]
     checks += [(isinstance(t.balance_on, dict) and all(
-                    isinstance(n, str) and isinstance(c, (int, float)) and c >= 0
-                    for n, c in t.balance_on.items()),
-                f"tasks.{k}.balance_on must map loss part names to coefficients >= 0, "
-                f"got {t.balance_on!r}") for k, t in cfg.tasks.items()]
-    checks.append((cfg.prefetch in (True, False, "auto"),
+                    isinstance(n, str) and isinstance(c, (int, float)) and not isinstance(c, bool)
+                    and c >= 0 for n, c in t.balance_on.items())
+                and (not t.balance_on or any(c > 0 for c in t.balance_on.values())),
+                f"tasks.{k}.balance_on must map loss part names to coefficients >= 0, at "
+                f"least one > 0, got {t.balance_on!r}") for k, t in cfg.tasks.items()]
+    checks.append((isinstance(cfg.prefetch, bool) or cfg.prefetch == "auto",
                    f"prefetch must be true, false or auto, got {cfg.prefetch!r}"))
     for ok, message in checks:
         if not ok:
             raise InvalidArgumentError(message)
+    ignored = [k for k, t in cfg.tasks.items() if t.balance_on]
+    if ignored and cfg.balancer == "static":
+        warnings.warn(f"balance_on of {ignored} has no effect with balancer: static",
+                      stacklevel=3)
 
 
 def load_train_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:

@@ -103,8 +103,10 @@ class Trainer:
         rng = dist.all_gather_cpu(torch.get_rng_state())
         path = None
         if self.rank == 0:
-            extra = {"samplers": self._sampler_states or {
-                         t: r.sampler.state_dict() for t, r in self.runners.items()},
+            samplers = self._sampler_states
+            if samplers is None:  # no batch in flight: the samplers are where the steps left them
+                samplers = {t: r.sampler.state_dict() for t, r in self.runners.items()}
+            extra = {"samplers": samplers,
                      "balancer": self.balancer.state_dict(), "config": self.cfg.to_dict(),
                      "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None}
             path = save_trainer_state(self.checkpoint_dir, self.step, self.model, self.ema,
@@ -185,7 +187,7 @@ class Trainer:
         return batches
 
     def _drop_prefetch(self) -> None:
-        """Discard a batch in flight (the caller restores the samplers it was drawn from)."""
+        """Discard a batch in flight and move the samplers back to the steps taken."""
         if self._prefetch is not None:
             self._prefetch.cancel()
             try:
@@ -193,6 +195,9 @@ class Trainer:
             except Exception:  # noqa: BLE001 - the batch is discarded either way
                 pass
             self._prefetch = None
+        if self._sampler_states is not None:
+            for t, r in self.runners.items():
+                r.sampler.load_state_dict(self._sampler_states[t])
         self._sampler_states = None
 
     def close(self) -> None:

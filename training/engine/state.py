@@ -27,7 +27,7 @@ import torch
 
 from argus_edge._errors import CheckpointError
 
-from ..checkpoint import save_checkpoint
+from ..checkpoint import save_checkpoint, write_safetensors
 
 LATEST = "latest"
 
@@ -63,7 +63,6 @@ def save_trainer_state(folder: Path, step: int, model, ema, optimizer, extra: di
     ``rng_states`` holds every data-parallel rank's torch RNG state (rank order); by
     default this process's.
     """
-    from safetensors.torch import save_file
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"step_{step:08d}"
     tmp = folder / f".tmp_step_{step:08d}"
@@ -71,14 +70,14 @@ def save_trainer_state(folder: Path, step: int, model, ema, optimizer, extra: di
     tmp.mkdir()
     save_checkpoint(model, tmp / "model.safetensors", metadata={"step": str(step)})
     if ema is not None:
-        save_file({k: v.detach().cpu().contiguous() for k, v in ema.state_dict().items()},
-                  tmp / "ema.safetensors")
+        write_safetensors({k: v.detach().cpu().contiguous() for k, v in ema.state_dict().items()},
+                          tmp / "ema.safetensors")
     opt_tensors, opt_meta = _flatten_optimizer(optimizer)
     for r, rng in enumerate(rng_states or [torch.get_rng_state()]):
         opt_tensors[f"rng.torch.{r}"] = rng
     if torch.cuda.is_available():
         opt_tensors["rng.cuda"] = torch.cuda.get_rng_state()
-    save_file(opt_tensors, tmp / "optimizer.safetensors")
+    write_safetensors(opt_tensors, tmp / "optimizer.safetensors")
     py_state = random.getstate()
     state = {"step": step, "optimizer": opt_meta,
              "ema_updates": None if ema is None else ema.updates,
