@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 from pathlib import Path
 
+from .._hashing import sha256_files
 from ..training.checkpoint import load_checkpoint
 from ..training.engine.state import LATEST, latest_checkpoint, load_run_checkpoint
 from ..training.models import Argus
@@ -31,16 +31,6 @@ def load_source(source: str | Path | Argus) -> tuple[Argus, str | None]:
         model = load_run_checkpoint(path)
         return model.eval(), sha256_files(_run_files(path))
     return load_checkpoint(path).eval(), sha256_files([path])
-
-
-def sha256_files(paths: list[Path]) -> str:
-    """SHA-256 of the files' bytes, concatenated in order."""
-    h = hashlib.sha256()
-    for path in paths:
-        with Path(path).open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
 
 
 def _run_files(path: Path) -> list[Path]:

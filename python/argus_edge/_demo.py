@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import importlib.util
 import json
 import math
@@ -37,9 +36,10 @@ from typing import Any
 import numpy as np
 
 from ._errors import ArgusError, CheckpointError, InvalidArgumentError
+from ._hashing import sha256_files
+from ._jsonutil import json_safe
 from ._version import __version__
 from .results import Classification, DepthMap, Detections, Keypoints, Result, SegMap
-from ._jsonutil import json_safe
 
 __all__ = [
     "ClassificationTruth", "PrecisionRun", "SceneTruth", "add_demo_arguments",
@@ -100,14 +100,6 @@ def packaged_weights() -> Path:
     if not path.is_file():
         raise CheckpointError(f"the packaged weights {path} are missing (a broken install?)")
     return path
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def cache_folder(cache: str | os.PathLike | None, weights: Path, sha256: str) -> Path:
@@ -691,7 +683,7 @@ def main(args: argparse.Namespace) -> int:
     from .session import Session
 
     weights = packaged_weights()
-    sha256 = _sha256(weights)
+    sha256 = sha256_files([weights])
     folder = cache_folder(args.cache, weights, sha256)
     photo, photo_name = _photo(args.image)
     with contextlib.ExitStack() as stack:

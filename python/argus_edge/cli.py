@@ -35,12 +35,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
                     "scoring use the training code's generator and evaluators).")
     from ._demo import add_demo_arguments
     add_demo_arguments(p)
-    p.set_defaults(func=_run_demo)
-
-
-def _run_demo(args: argparse.Namespace) -> int:
-    from ._demo import main
-    return main(args)
+    p.set_defaults(func=lambda a: _lazy_command("argus_edge._demo", a))
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
@@ -52,12 +47,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
                     "any input could not be read (the others are still processed).")
     from ._cli_run import add_run_arguments
     add_run_arguments(p)
-    p.set_defaults(func=_run_run)
-
-
-def _run_run(args: argparse.Namespace) -> int:
-    from ._cli_run import run_command
-    return run_command(args)
+    p.set_defaults(func=lambda a: _lazy_command("argus_edge._cli_run", a, "run_command"))
 
 
 def _add_quantize(sub: argparse._SubParsersAction) -> None:
@@ -82,7 +72,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                     "Markdown table and a PNG chart (docs/benchmarks.md).")
     from ._cli_bench import add_bench_arguments
     add_bench_arguments(p)
-    p.set_defaults(func=lambda a: _torch_command("argus_edge.export.benchmark", a))
+    p.set_defaults(func=lambda a: _lazy_command("argus_edge.export.benchmark", a))
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -91,7 +81,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                                    "stage 2 training of new heads on a frozen backbone. "
                                    "Same as python training/train.py.")
     add_train_arguments(p)
-    p.set_defaults(func=lambda a: _torch_command("argus_edge.training.engine.run", a))
+    p.set_defaults(func=lambda a: _lazy_command("argus_edge.training.engine.run", a))
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
@@ -99,7 +89,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                        description="Evaluate each head of a checkpoint on the validation "
                                    "sets a training config names.")
     add_evaluate_arguments(p)
-    p.set_defaults(func=lambda a: _torch_command("argus_edge.training.engine.evaluate", a))
+    p.set_defaults(func=lambda a: _lazy_command("argus_edge.training.engine.evaluate", a))
 
 
 def _add_info(sub: argparse._SubParsersAction) -> None:
@@ -128,7 +118,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
                                    "and write one checksummed .engine bundle. Needs the "
                                    "[export] extra.")
     add_export_arguments(p)
-    p.set_defaults(func=lambda a: _torch_command("argus_edge.export.bundle_export", a))
+    p.set_defaults(func=lambda a: _lazy_command("argus_edge.export.bundle_export", a))
 
 
 def _add_validate(sub: argparse._SubParsersAction) -> None:
@@ -137,12 +127,14 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
                                    "compare each output with the PyTorch checkpoint it was "
                                    "exported from. Exits 1 if any output is out of tolerance.")
     add_validate_arguments(p)
-    p.set_defaults(func=lambda a: _torch_command("argus_edge.export.validate", a))
+    p.set_defaults(func=lambda a: _lazy_command("argus_edge.export.validate", a))
 
 
-def _torch_command(module: str, args: argparse.Namespace) -> int:
+def _lazy_command(module: str, args: argparse.Namespace, entry: str = "main") -> int:
+    """Run ``module.entry(args=args)``, importing the module only for its own command
+    (torch, the exporters and the demo load only when asked for)."""
     import importlib
-    return importlib.import_module(module).main(args=args)
+    return getattr(importlib.import_module(module), entry)(args=args)
 
 
 def build_parser() -> argparse.ArgumentParser:
