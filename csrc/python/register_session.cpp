@@ -211,6 +211,7 @@ void register_session(py::module_& m) {
            "Runs `tasks` on a list of (H, W, 3) uint8 images as one batch. Returns one "
            "((height, width), {task: {name: ndarray}}) per image.")
       .def("graph_calls", &Session::graph_calls)
+      .def("graph_seconds", &Session::graph_seconds)
       .def("reset_graph_calls", &Session::reset_graph_calls);
 }
 

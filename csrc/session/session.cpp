@@ -2,6 +2,7 @@
 #include "session/session.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/status.h"
 #include "kernels/heatmaps.h"
@@ -29,13 +30,14 @@ struct Session::Impl {
   std::set<std::string> loaded;
   mutable std::mutex calls_mutex;
   std::map<std::string, int64_t> calls;
+  std::map<std::string, double> seconds;
 
   Impl(Bundle b, const SessionOptions& o) : bundle(std::move(b)), options(o) {}
   void read_preprocess();
   void read_tasks();
   std::string variant_of(const std::string& graph) const;
   void ensure_loaded(const std::string& graph);
-  void count(const std::string& graph);
+  void count(const std::string& graph, double seconds);
   Tensors run_graph(const std::string& graph, const TensorViews& inputs);
   Tensors backbone(const std::string& graph, std::vector<float>& planes, int64_t n, int h,
                    int w);
@@ -119,22 +121,33 @@ void Session::Impl::ensure_loaded(const std::string& graph) {
   }
 }
 
-void Session::Impl::count(const std::string& graph) {
+void Session::Impl::count(const std::string& graph, double s) {
   std::lock_guard<std::mutex> lock(calls_mutex);
   ++calls[graph];
+  seconds[graph] += s;
 }
+
+namespace {
+double since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+}  // namespace
 
 Tensors Session::Impl::run_graph(const std::string& graph, const TensorViews& inputs) {
   ensure_loaded(graph);
-  count(graph);
-  return backend->run(graph, inputs);
+  const auto start = std::chrono::steady_clock::now();
+  Tensors out = backend->run(graph, inputs);
+  count(graph, since(start));
+  return out;
 }
 
 Tensors Session::Impl::backbone(const std::string& graph, std::vector<float>& planes,
                                 int64_t n, int h, int w) {
   ensure_loaded(graph);
-  count(graph);
-  return run_backbone(*backend, graph, planes, n, h, w, vit);
+  double seconds = 0.0;
+  Tensors out = run_backbone(*backend, graph, planes, n, h, w, vit, &seconds);
+  count(graph, seconds);
+  return out;
 }
 
 const Tensors& Session::Impl::features(Batch& batch, const TaskSpec& task) {
@@ -358,9 +371,15 @@ std::map<std::string, int64_t> Session::graph_calls() const {
   return impl_->calls;
 }
 
+std::map<std::string, double> Session::graph_seconds() const {
+  std::lock_guard<std::mutex> lock(impl_->calls_mutex);
+  return impl_->seconds;
+}
+
 void Session::reset_graph_calls() {
   std::lock_guard<std::mutex> lock(impl_->calls_mutex);
   impl_->calls.clear();
+  impl_->seconds.clear();
 }
 
 Results Session::run(const ImageView& image, const std::vector<std::string>& tasks) {

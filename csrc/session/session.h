@@ -103,6 +103,8 @@ class Session {
   // reset_graph_calls): the backbone once per batch, each requested head once, the pose
   // graphs once per batch of crops (twice with flip test).
   std::map<std::string, int64_t> graph_calls() const;
+  // Wall-clock seconds spent inside the backend per graph over the same calls.
+  std::map<std::string, double> graph_seconds() const;
   void reset_graph_calls();
 
  private:

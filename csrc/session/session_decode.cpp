@@ -1,5 +1,6 @@
 // Session helpers: manifest readers, the backbone run and the per-task decoders.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 
@@ -66,7 +67,7 @@ Tensors slice_batch(const Tensors& outputs, int64_t i, int64_t n) {
 }
 
 Tensors run_backbone(Backend& backend, const std::string& graph, std::vector<float>& planes,
-                     int64_t n, int h, int w, ViTScale vit) {
+                     int64_t n, int h, int w, ViTScale vit, double* seconds) {
   const int vh = h / vit.stride * vit.patch;
   const int vw = w / vit.stride * vit.patch;
   if (vh <= 0 || vw <= 0) throw Error(Status::Bundle, "input too small for the ViT rescale");
@@ -75,7 +76,10 @@ Tensors run_backbone(Backend& backend, const std::string& graph, std::vector<flo
   TensorViews inputs;
   inputs["images"] = TensorView{planes.data(), {n, 3, h, w}};
   inputs["vit_images"] = TensorView{vit_planes.data(), {n, 3, vh, vw}};
-  return backend.run(graph, inputs);
+  const auto start = std::chrono::steady_clock::now();
+  Tensors out = backend.run(graph, inputs);
+  *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
 }
 
 void decode_det(const TaskSpec& task, const Tensors& head, const Transform& transform,

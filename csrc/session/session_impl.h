@@ -48,8 +48,9 @@ struct ViTScale {
   int patch = 14;
   int stride = 16;
 };
+// `seconds` receives the time spent in backend.run (the graph alone).
 Tensors run_backbone(Backend& backend, const std::string& graph, std::vector<float>& planes,
-                     int64_t n, int h, int w, ViTScale vit);
+                     int64_t n, int h, int w, ViTScale vit, double* seconds);
 
 // Decoders of one head's outputs into `out` (session_decode.cpp).
 void decode_det(const TaskSpec& task, const Tensors& head, const Transform& transform, bool masks,

@@ -282,7 +282,12 @@ class Session:
         """How often each graph ran since the Session was created (or reset)."""
         return dict(self._core.graph_calls())
 
+    def graph_seconds(self) -> dict[str, float]:
+        """Wall-clock seconds each graph spent in the backend since creation (or reset)."""
+        return dict(self._core.graph_seconds())
+
     def reset_graph_calls(self) -> None:
+        """Zeroes :meth:`graph_calls` and :meth:`graph_seconds`."""
         self._core.reset_graph_calls()
 
     def __repr__(self) -> str:
