@@ -3,8 +3,19 @@
 # Included by the top-level CMakeLists.txt after the argus target and the other areas.
 get_filename_component(_session_root "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
 
-# ---- backends ----------------------------------------------------------------------------
-target_sources(argus PRIVATE ${_session_root}/csrc/backends/backend.cpp)
+include(${CMAKE_CURRENT_LIST_DIR}/registry.cmake)
+
+# ---- backends: the registry of csrc/backends/descriptors/ ---------------------------------
+file(GLOB _argus_backend_descriptors CONFIGURE_DEPENDS
+     ${_session_root}/csrc/backends/descriptors/*.cpp)
+argus_generate_registry(${CMAKE_BINARY_DIR}/generated/builtin_backends.cpp backend_descriptors
+                        register_builtin_backends BackendRegistry backends/registry.h
+                        ${_argus_backend_descriptors})
+target_sources(argus PRIVATE
+  ${_session_root}/csrc/backends/registry.cpp
+  ${_argus_backend_descriptors}
+  ${CMAKE_BINARY_DIR}/generated/builtin_backends.cpp
+)
 if(ARGUS_WITH_OPENVINO)
   # OpenVINO was found by cmake/deform.cmake (the wheel's CMake config), which also
   # built the extension library that graphs with custom nodes need.
@@ -17,24 +28,46 @@ if(ARGUS_WITH_OPENVINO)
   set(CMAKE_BUILD_RPATH "${CMAKE_BUILD_RPATH};${_ov_lib_dir}")
 endif()
 
-# ---- session (task scheduling) ----------------------------------------------------------
+# ---- session (task scheduling) and the decoder kinds of csrc/session/decoders/ ----------
+file(GLOB _argus_decoder_kinds CONFIGURE_DEPENDS ${_session_root}/csrc/session/decoders/*.cpp)
+argus_generate_registry(${CMAKE_BINARY_DIR}/generated/builtin_decoders.cpp decoders
+                        register_builtin_decoders DecoderRegistry session/decoder.h
+                        ${_argus_decoder_kinds})
 target_sources(argus PRIVATE
+  ${_session_root}/csrc/session/backend_choice.cpp
+  ${_session_root}/csrc/session/crops.cpp
+  ${_session_root}/csrc/session/decoder.cpp
+  ${_session_root}/csrc/session/dense_head.cpp
+  ${_session_root}/csrc/session/dense_map.cpp
+  ${_session_root}/csrc/session/manifest_read.cpp
+  ${_session_root}/csrc/session/result.cpp
   ${_session_root}/csrc/session/session.cpp
-  ${_session_root}/csrc/session/session_decode.cpp
-  ${_session_root}/csrc/session/session_pose.cpp
+  ${_session_root}/csrc/session/task_spec.cpp
+  ${_session_root}/csrc/session/task_entry.cpp
+  ${_argus_decoder_kinds}
+  ${CMAKE_BINARY_DIR}/generated/builtin_decoders.cpp
 )
 target_sources(argus PRIVATE ${_session_root}/csrc/core/nv12.cpp)
 list(APPEND ARGUS_PYTHON_SOURCES ${_session_root}/csrc/python/register_session.cpp)
 
 # ---- the C API: libargus_c.so exports argus_* only (libargus linked in, hidden) --------
-add_library(argus_c SHARED
+# Its objects are also linked into tests that use the C API beside libargus's C++
+# registries (tests/cpp/test_decoder_registry.cpp).
+add_library(argus_capi_objects OBJECT
   ${_session_root}/csrc/capi/argus.cpp
   ${_session_root}/csrc/capi/result_buffer.cpp
 )
+target_include_directories(argus_capi_objects PUBLIC ${_session_root}/include)
+target_link_libraries(argus_capi_objects PRIVATE argus)
+target_compile_definitions(argus_capi_objects PRIVATE ARGUS_C_BUILD=1
+                           ARGUS_VERSION="${PROJECT_VERSION}")
+target_compile_options(argus_capi_objects PRIVATE -Wall -Wextra -Wshadow -Wconversion
+                       -Wno-sign-conversion)
+set_target_properties(argus_capi_objects PROPERTIES POSITION_INDEPENDENT_CODE ON
+                      CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+add_library(argus_c SHARED $<TARGET_OBJECTS:argus_capi_objects>)
 target_include_directories(argus_c PUBLIC ${_session_root}/include)
 target_link_libraries(argus_c PRIVATE argus)
-target_compile_definitions(argus_c PRIVATE ARGUS_C_BUILD=1)
-target_compile_options(argus_c PRIVATE -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion)
 target_link_options(argus_c PRIVATE -Wl,--exclude-libs,ALL)
 set_target_properties(argus_c PROPERTIES
   CXX_VISIBILITY_PRESET hidden
@@ -87,13 +120,25 @@ if(ARGUS_BUILD_TESTS)
     set_tests_properties(capi.bundle PROPERTIES FIXTURES_REQUIRED argus_bundle TIMEOUT 1500)
     add_test(NAME capi.hpp_bundle COMMAND argus_test_capi_hpp ${ARGUS_TEST_BUNDLE})
     set_tests_properties(capi.hpp_bundle PROPERTIES FIXTURES_REQUIRED argus_bundle)
+    # A decoder kind registered at run time, through the Session and the C API.
+    add_executable(argus_test_decoder_registry
+                   ${_session_root}/tests/cpp/test_decoder_registry.cpp
+                   $<TARGET_OBJECTS:argus_capi_objects>)
+    target_include_directories(argus_test_decoder_registry PRIVATE ${_session_root}/include
+                               ${_session_root}/tests/cpp)
+    target_link_libraries(argus_test_decoder_registry PRIVATE argus)
+    target_compile_options(argus_test_decoder_registry PRIVATE -Wall -Wextra)
+    add_test(NAME session.decoder_registry COMMAND argus_test_decoder_registry
+             ${CMAKE_BINARY_DIR}/capi_fixture/toy.engine)
+    set_tests_properties(session.decoder_registry PROPERTIES FIXTURES_REQUIRED argus_bundle)
   endif()
 endif()
 
 # Sanitizer builds: oneTBB's RTLD_DEEPBIND dlopen would abort under ASan (see the file).
 if(ARGUS_SANITIZE AND ARGUS_WITH_OPENVINO)
   set(_argus_asan_shim ${_session_root}/tests/cpp/test_capi_asan_dlopen.c)
-  foreach(_t argus_test_capi argus_test_capi_hpp argus_example_detect)
+  foreach(_t argus_test_capi argus_test_capi_hpp argus_test_decoder_registry
+             argus_example_detect)
     if(TARGET ${_t} OR _t STREQUAL "argus_example_detect")
       set(_argus_asan_targets ${_argus_asan_targets} ${_t})
     endif()

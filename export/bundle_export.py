@@ -4,8 +4,10 @@ The backbone is exported once per distinct input size (the dense tasks share one
 runs on person crops of its own size), each head as its own graph, so the runtime runs
 the backbone once and only the heads asked for. Each graph is stored for the requested
 backends: ONNX (ONNX Runtime, and the source of everything else), OpenVINO IR (FP32 or
-FP16-compressed). The manifest records what the runtime needs besides the graphs:
-preprocessing, class and keypoint names, post-processing settings and provenance.
+FP16-compressed), see :mod:`.variants`. The manifest (format 1.1) records what the runtime
+needs besides the graphs: preprocessing, and for each task the decoder kind its head
+declares, the kind's parameters, the arrays it returns and what it needs from other
+tasks; class names and provenance.
 """
 
 from __future__ import annotations
@@ -22,17 +24,18 @@ from typing import Any
 import torch
 
 from argus_edge import __version__
-from argus_edge._extensions import openvino_extension_path
+from argus_edge._bundle_format import LATEST_VERSION
 from argus_edge._errors import InvalidArgumentError
+from argus_edge._preprocess import _import_core
+from argus_edge.backends import variant_name
 from argus_edge.bundle import write_bundle
 
 from ..training.models import Argus
 from ._source import load_source
 from .graphs import GraphInfo, export_backbone, export_fused, export_head
+from .variants import variant_names, write_variant
 
-#: Backend variants a bundle can carry, by the name used on the command line.
-VARIANTS = ("onnx-fp32", "openvino-fp32", "openvino-fp16")
-_DEFAULT_VARIANTS = ("onnx-fp32", "openvino-fp32")
+_DEFAULT_VARIANTS = (variant_name("onnxruntime", "fp32"), variant_name("openvino", "fp32"))
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class ExportOptions:
     Attributes:
         tasks: the heads to export (default: every head of the model).
         input_size: (H, W) of the image tasks (default: the model's ``input_size``).
-        variants: backend variants of every graph (see :data:`VARIANTS`).
+        variants: backend variants of every graph (see :func:`.variants.variant_names`).
         deform: ``standard`` (GridSample etc., runs everywhere) or ``custom`` (one
             ``ai.argus::ScaledDeformAttn`` node per injector/extractor; needs the
             runtime's extension).
@@ -103,15 +106,12 @@ def export_bundle(source: str | Path | Argus, out: str | Path,
             graphs[name]["tasks"] = fused_tasks
             blobs.update(_variants(graphs[name], work / f"{name}.onnx", name, options.variants, work))
         manifest = build_manifest(model, tasks, sizes, graphs, ckpt_sha)
-        return write_bundle(out, manifest, blobs)
+        return write_bundle(out, manifest, blobs, version=LATEST_VERSION)
 
 
 def task_input_size(model: Argus, task: str, image_size: tuple[int, int] | None) -> tuple[int, int]:
-    """The graph input size of ``task``: pose runs on person crops of its own size."""
-    hcfg = model.cfg.heads[task]
-    if task == "pose":
-        return tuple(int(v) for v in hcfg.input_size)
-    return tuple(int(v) for v in (image_size or model.cfg.input_size))
+    """The graph input size of ``task``: the image size, or the head's own (crops)."""
+    return model.heads[task].export_input_size(image_size or model.cfg.input_size)
 
 
 def build_manifest(model: Argus, tasks: Sequence[str], sizes: dict[str, tuple[int, int]],
@@ -120,7 +120,7 @@ def build_manifest(model: Argus, tasks: Sequence[str], sizes: dict[str, tuple[in
     cfg = model.cfg
     return {
         "format": "argus-engine",
-        "format_version": [1, 0],
+        "format_version": list(LATEST_VERSION),
         "sdk_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "model": {"name": cfg.name, "config": cfg.to_dict(),
@@ -144,11 +144,18 @@ def _check_options(model: Argus, options: ExportOptions) -> list[str]:
         raise InvalidArgumentError(f"the model has no head for {unknown}; it has {model.tasks}")
     if not tasks:
         raise InvalidArgumentError("the model has no heads to export")
-    bad = [v for v in options.variants if v not in VARIANTS]
+    bad = [v for v in options.variants if v not in variant_names()]
     if bad or not options.variants:
-        raise InvalidArgumentError(f"unknown backend variant(s) {bad}; choose from {VARIANTS}")
+        raise InvalidArgumentError(f"unknown backend variant(s) {bad}; choose from "
+                                   f"{variant_names()}")
     if options.deform not in ("standard", "custom"):
         raise InvalidArgumentError(f"deform must be 'standard' or 'custom', got {options.deform!r}")
+    for t in tasks:
+        missing = [n["task"] for n in model.heads[t].runtime_entry().get("needs", ())
+                   if n["task"] not in tasks]
+        if missing:
+            raise InvalidArgumentError(f"task {t!r} needs the results of {missing}: export "
+                                       "them too (--tasks)")
     return tasks
 
 
@@ -168,51 +175,26 @@ def _variants(entry: dict, onnx_path: Path, name: str, variants: Iterable[str],
     """Adds the requested variants of one graph to ``entry``; returns their blobs."""
     blobs: dict[str, Path] = {}
     for variant in variants:
-        if variant == "onnx-fp32":
-            blob = f"{name}.fp32.onnx"
-            blobs[blob] = onnx_path
-            entry["variants"][variant] = {"backend": "onnxruntime", "precision": "fp32",
-                                          "blobs": {"model": blob}}
-        else:
-            from .openvino_ir import to_openvino
-            precision = variant.split("-")[1]
-            # ai.argus custom nodes convert (and later load) through libargus's extension.
-            extensions = [openvino_extension_path()] if entry.get("custom_ops") else []
-            xml, bin_ = to_openvino(onnx_path, work / f"{name}.{precision}.xml",
-                                    compress_to_fp16=precision == "fp16",
-                                    extensions=extensions)
-            blobs[Path(xml).name], blobs[Path(bin_).name] = Path(xml), Path(bin_)
-            entry["variants"][variant] = {"backend": "openvino", "precision": precision,
-                                          "blobs": {"xml": Path(xml).name,
-                                                    "bin": Path(bin_).name}}
+        blobs.update(write_variant(variant, entry, onnx_path, name, work))
     return blobs
 
 
 def _task_entry(model: Argus, task: str, size: tuple[int, int]) -> dict[str, Any]:
+    """The task's manifest entry: the generic fields, then what its head declares."""
     head, hcfg = model.heads[task], model.cfg.heads[task]
-    entry: dict[str, Any] = {"graph": f"{task}_{size[0]}x{size[1]}",
+    kinds = _import_core().decoder_kinds()
+    if head.decoder_kind not in kinds:
+        raise InvalidArgumentError(f"the {task!r} head's decoder kind {head.decoder_kind!r} is "
+                                   f"not one this argus-edge runs ({sorted(kinds)})")
+    entry: dict[str, Any] = {"kind": head.decoder_kind,
+                             "graph": f"{task}_{size[0]}x{size[1]}",
                              "backbone": f"backbone_{size[0]}x{size[1]}",
                              "input_size": list(size), "outputs": head.output_names()}
     names = getattr(hcfg, "class_names", ())
     if hasattr(hcfg, "num_classes"):
         entry["classes"] = list(names) or [str(i) for i in range(hcfg.num_classes)]
-    if task in ("det", "inst"):
-        entry["postprocess"] = {**head.postprocess_params(), "strides": list(hcfg.strides)}
-    elif task == "cls":
-        entry["postprocess"] = {"topk": min(5, hcfg.num_classes)}
-    elif task == "sem":
-        entry["postprocess"] = {"resize": "bilinear", "ignore_index": 255}
-    elif task == "depth":
-        entry["postprocess"] = {"max_depth": float(hcfg.max_depth), "unit": "m",
-                                "resize": "bilinear"}
-    elif task == "pose":
-        entry.update({"keypoints": list(hcfg.keypoint_names),
-                      "skeleton": [list(p) for p in hcfg.skeleton],
-                      "flip_pairs": [list(p) for p in hcfg.flip_pairs]})
-        entry["postprocess"] = {"heatmap_size": list(hcfg.heatmap_size), "box_padding": 1.25,
-                                "codec": "udp", "refine": "dark",
-                                "blur_kernel": int(hcfg.blur_kernel), "flip_test": True,
-                                "person_source": "det", "person_class": "person"}
+    entry.update(head.runtime_entry())
+    entry["results"] = list(kinds[head.decoder_kind])
     return entry
 
 

@@ -1,5 +1,5 @@
-// The backend interface: one inference engine (OpenVINO today; ONNX Runtime and
-// TensorRT later) running the graphs of a bundle.
+// The backend interface: one inference engine running the graphs of a bundle. Which
+// engines exist, what they can run and how one is created: backends/registry.h.
 //
 // A backend compiles graphs from a bundle's blobs (load_graph) and then runs them by name
 // with named float32 tensors (run). Tensors are NCHW float32, which is all the Argus
@@ -25,7 +25,9 @@ struct BackendOptions {
   std::string device = "CPU";       // engine device name ("CPU", "GPU", ...)
   int threads = 0;                  // inference threads; 0: the engine's default
   int streams = 0;                  // parallel streams; 0: the engine's default
-  std::string precision_hint = "f32";  // "f32", "bf16", "f16"; "": the engine's default
+  // Inference precision of engines that take one ("f32", "bf16", "f16"; "": the
+  // engine's default). The Session sets it from its backend choice (session/backend_choice.h).
+  std::string precision_hint = "f32";
   // Engine extension libraries (the argus OpenVINO extension) loaded for graphs that
   // list `custom_ops`; empty: ARGUS_OPENVINO_EXTENSION's path if built in.
   std::vector<std::string> extensions;
@@ -52,7 +54,7 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
-  // Engine name as written in the manifest's variants ("openvino", "onnxruntime", ...).
+  // Its name in the backend registry, as written in the manifest's variants.
   virtual const char* name() const noexcept = 0;
 
   // Compiles variant `variant` of graph `graph` of `bundle` (a no-op when loaded).
@@ -65,13 +67,5 @@ class Backend {
   // name or shape, Error(Internal) when the engine fails.
   virtual Tensors run(const std::string& graph, const TensorViews& inputs) = 0;
 };
-
-// Whether `backend` ("openvino", ...) is compiled into this libargus.
-bool backend_available(const std::string& backend) noexcept;
-
-// Creates the backend named `backend`. Throws Error(Status::BackendUnavailable) when it
-// is not compiled in (naming the build option) and Error(InvalidArgument) for bad options.
-std::unique_ptr<Backend> create_backend(const std::string& backend,
-                                        const BackendOptions& options);
 
 }  // namespace argus

@@ -127,8 +127,9 @@ void OpenVinoBackend::load_graph(const Bundle& bundle, const std::string& graph,
   const std::string where = "graph '" + graph + "' variant '" + variant_name + "'";
   if (!variant || !variant->is_object()) throw Error(Status::Bundle, where + " is missing");
   const json::Value* backend = variant->find("backend");
-  if (!backend || !backend->is_string() || backend->as_string() != "openvino") {
-    throw Error(Status::BackendUnavailable, where + " is not an OpenVINO variant");
+  if (!backend || !backend->is_string() || backend->as_string() != name()) {
+    throw Error(Status::BackendUnavailable, where + " is not a variant of backend '" +
+                                                std::string(name()) + "'");
   }
   const json::Value* custom = spec.find("custom_ops");
   if (custom && custom->is_array() && custom->size() > 0) impl_->load_extensions(graph);

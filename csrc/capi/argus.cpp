@@ -18,6 +18,8 @@ struct argus_session {
   std::unique_ptr<argus::Session> session;
   std::vector<std::string> task_names;
   std::map<std::string, std::vector<std::string>> classes;
+  std::map<std::string, std::string> kinds;
+  std::string backend, variant, precision;  // the backend choice
 };
 
 namespace {
@@ -56,19 +58,24 @@ void require(bool ok, const char* what) {
   if (!ok) throw argus::Error(argus::Status::InvalidArgument, what);
 }
 
-argus::SessionOptions options_from(const argus_session_params_t* p) {
+// The C parameters as SessionOptions; the Session checks the values (one rule for every
+// API), this only translates. precision_hint is the pre-0.2 spelling of the precision.
+argus::SessionOptions options_from(const argus_session_params_t* given) {
+  const argus_session_params_t p = given ? *given : argus_session_default_params();
   argus::SessionOptions o;
-  if (p == nullptr) return o;
-  if (p->backend) o.backend = p->backend;
-  if (p->variant) o.variant = p->variant;
-  if (p->device) o.backend_options.device = p->device;
-  if (p->precision_hint) o.backend_options.precision_hint = p->precision_hint;
-  require(p->num_threads >= 0 && p->num_streams >= 0, "num_threads/num_streams must be >= 0");
-  o.backend_options.threads = p->num_threads;
-  o.backend_options.streams = p->num_streams;
-  require(!(p->score_threshold > 1.0f) && p->score_threshold == p->score_threshold,
-          "score_threshold must be <= 1 and not NaN");
-  o.score_threshold = p->score_threshold;
+  o.backend = p.backend ? p.backend : "openvino";
+  if (p.variant) o.variant = p.variant;
+  if (p.device) o.backend_options.device = p.device;
+  if (p.precision) {
+    o.precision = p.precision;
+  } else if (p.precision_hint && std::strcmp(p.precision_hint, "f32") != 0) {
+    require(std::strcmp(p.precision_hint, "bf16") == 0,
+            "precision_hint must be \"f32\", \"bf16\" or NULL; set params.precision");
+    o.precision = "bf16";
+  }
+  o.backend_options.threads = p.num_threads;
+  o.backend_options.streams = p.num_streams;
+  o.score_threshold = p.score_threshold;
   return o;
 }
 
@@ -108,7 +115,7 @@ const char* argus_status_string(argus_status_t status) {
 
 const char* argus_last_error(void) { return g_last_error.c_str(); }
 
-const char* argus_version(void) { return "0.1.0"; }
+const char* argus_version(void) { return ARGUS_VERSION; }
 
 argus_session_params_t argus_session_default_params(void) {
   argus_session_params_t p;
@@ -118,6 +125,7 @@ argus_session_params_t argus_session_default_params(void) {
   p.device = "CPU";
   p.precision_hint = "f32";
   p.score_threshold = -1.0f;
+  p.precision = nullptr;
   return p;
 }
 
@@ -130,7 +138,14 @@ argus_status_t argus_session_create(const char* path, const argus_session_params
     auto s = std::make_unique<argus_session>();
     s->session = std::make_unique<argus::Session>(path, options_from(params));
     s->task_names = s->session->tasks();
-    for (const std::string& t : s->task_names) s->classes[t] = s->session->class_names(t);
+    for (const std::string& t : s->task_names) {
+      s->classes[t] = s->session->class_names(t);
+      s->kinds[t] = s->session->task(t).kind;
+    }
+    const argus::BackendChoice& choice = s->session->choice();
+    s->backend = choice.backend;
+    s->variant = choice.variant;
+    s->precision = choice.inference_precision();
     *session = s.release();
   });
 }
@@ -152,6 +167,28 @@ argus_status_t argus_session_task_name(const argus_session_t* session, size_t in
     require(session && name, "NULL argument");
     require(index < session->task_names.size(), "task index out of range");
     *name = session->task_names[index].c_str();
+  });
+}
+
+argus_status_t argus_session_task_kind(const argus_session_t* session, const char* task,
+                                       const char** kind) {
+  return guarded([&] {
+    require(session && task && kind, "NULL argument");
+    auto it = session->kinds.find(task);
+    if (it == session->kinds.end()) {
+      throw argus::Error(argus::Status::UnknownTask, std::string("unknown task '") + task + "'");
+    }
+    *kind = it->second.c_str();
+  });
+}
+
+argus_status_t argus_session_backend(const argus_session_t* session, const char** backend,
+                                     const char** variant, const char** precision) {
+  return guarded([&] {
+    require(session != nullptr, "session is NULL");
+    if (backend) *backend = session->backend.c_str();
+    if (variant) *variant = session->variant.c_str();
+    if (precision) *precision = session->precision.c_str();
   });
 }
 

@@ -1,5 +1,7 @@
-// argus_result_t: the results of one argus_session_run packed into one buffer
-// (all arrays of all tasks, 16-byte aligned), plus a small index of where each lies.
+// argus_result_t: the results of one argus_session_run packed into one buffer (every
+// array of every task, 16-byte aligned), plus an index of where each lies. The typed
+// accessors' array-of-structs views (argus_detection_t, argus_class_score_t) of the
+// conventional arrays are packed beside them when a task has those arrays.
 #pragma once
 
 #include <cstddef>
@@ -13,16 +15,24 @@
 
 namespace argus::capi {
 
-// Where the arrays of one task lie in the buffer (offsets in bytes; SIZE_MAX: absent).
+struct ArrayIndex {
+  std::string name;
+  argus_dtype_t dtype = ARGUS_DTYPE_FLOAT32;
+  std::vector<int64_t> shape;
+  size_t offset = 0;  // in the buffer
+  size_t bytes = 0;
+};
+
+// Where the arrays of one task lie (offsets in bytes; kNone: absent).
 struct TaskIndex {
   static constexpr size_t kNone = static_cast<size_t>(-1);
   std::string task;
-  size_t detections = kNone, num_detections = 0;
-  size_t masks = kNone, num_masks = 0;
-  size_t labels = kNone, values = kNone;
-  int32_t map_height = 0, map_width = 0;
-  size_t classes = kNone, num_classes = 0;
-  size_t keypoints = kNone, num_people = 0, num_keypoints = 0;
+  std::string kind;
+  std::vector<ArrayIndex> arrays;
+  size_t detections = kNone, num_detections = 0;  // argus_detection_t[n]
+  size_t classes = kNone, num_classes = 0;        // argus_class_score_t[k]
+
+  const ArrayIndex* find(const char* name) const;
 };
 
 }  // namespace argus::capi
@@ -41,7 +51,8 @@ struct argus_result {
 
 namespace argus::capi {
 
-// Packs `results` (throws std::bad_alloc only).
+// Packs `results` (throws std::bad_alloc, or Error(Internal) for an array of more than
+// ARGUS_MAX_DIMS dims).
 std::unique_ptr<argus_result> pack_results(const Results& results);
 
 }  // namespace argus::capi

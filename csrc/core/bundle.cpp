@@ -71,7 +71,7 @@ MappedFile map_bundle(const std::string& path, const std::string& shown) {
     return MappedFile::open(path);
   } catch (const std::system_error& e) {
     if (e.code() == std::errc::no_such_file_or_directory) {
-      throw BundleNotFoundError(shown + ": no such bundle file");
+      throw BundleNotFoundError(shown + ": no such bundle file", shown);
     }
     const std::string reason =
         e.code() == std::errc::invalid_argument ? "not a regular file" : e.code().message();

@@ -58,7 +58,13 @@ struct BlobInfo {
 // "missing" from "corrupt" (Python maps it to BundleNotFoundError).
 class BundleNotFoundError : public Error {
  public:
-  explicit BundleNotFoundError(const std::string& message) : Error(Status::Bundle, message) {}
+  BundleNotFoundError(const std::string& message, const std::string& path)
+      : Error(Status::Bundle, message), path_(path) {}
+  // The missing path, as shown in the message.
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
 };
 
 class Bundle {

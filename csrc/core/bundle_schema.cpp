@@ -237,6 +237,17 @@ void check_references(const Value& m, const std::vector<BlobInfo>& blobs) {
         fail(where + " " + key + " " + py_value_repr(ref) + " is not an entry of 'graphs'");
       }
     }
+    if (const Value* kind = task.find("kind")) expect(kind, "string", where + " 'kind'");
+    if (const Value* needs = task.find("needs")) {  // format 1.1
+      expect(needs, "array", where + " 'needs'");
+      for (size_t i = 0; i < needs->size(); ++i) {
+        const std::string nwhere = where + " needs[" + std::to_string(i) + "]";
+        const Value* ref = expect(&needs->at(i), "object", nwhere).find("task");
+        if (ref == nullptr || !ref->is_string() || tasks.find(ref->as_string()) == nullptr) {
+          fail(nwhere + " task " + py_value_repr(ref) + " is not an entry of 'tasks'");
+        }
+      }
+    }
   }
 }
 

@@ -146,4 +146,58 @@ std::string quote(std::string_view text) {
   return out + "\"";
 }
 
+namespace {
+
+void dump_to(const Value& v, std::string& out) {
+  switch (v.type()) {
+    case Type::Null: out += "null"; return;
+    case Type::Bool: out += v.as_bool() ? "true" : "false"; return;
+    case Type::Number: {
+      if (v.is_integer()) {
+        out += std::to_string(v.as_int());
+        return;
+      }
+      const double d = v.as_double();
+      if (d != d) fail(v.path() + ": NaN is not JSON");  // cannot come from parse()
+      if (d == 1.0 / 0.0 || d == -1.0 / 0.0) {
+        out += d > 0 ? "1e999" : "-1e999";
+        return;
+      }
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.17g", d);
+      out += buf;
+      return;
+    }
+    case Type::String: out += quote(v.as_string()); return;
+    case Type::Array: {
+      out += '[';
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        dump_to(v.at(i), out);
+      }
+      out += ']';
+      return;
+    }
+    case Type::Object: {
+      out += '{';
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        out += quote(v.keys()[i]);
+        out += ':';
+        dump_to(v.items()[i], out);
+      }
+      out += '}';
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+std::string dump(const Value& value) {
+  std::string out;
+  dump_to(value, out);
+  return out;
+}
+
 }  // namespace argus::json

@@ -117,4 +117,8 @@ std::unique_ptr<const Value> parse(std::string_view text);
 // result is valid UTF-8 when `text` came from parse() (lone surrogates are escaped).
 std::string quote(std::string_view text);
 
+// `value` as compact JSON text that parse() reads back to an equal value (integers
+// exactly, other numbers to 17 significant digits, infinities as 1e999 / -1e999).
+std::string dump(const Value& value);
+
 }  // namespace argus::json

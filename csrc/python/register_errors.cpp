@@ -1,6 +1,7 @@
 #include <new>
 #include <string>
 
+#include "core/bundle.h"
 #include "core/status.h"
 #include "python/registers.h"
 
@@ -27,12 +28,25 @@ void set_argus_error(int code, const char* message) {
   }
 }
 
+// BundleNotFoundError(message, filename): also a FileNotFoundError with its filename.
+void set_not_found(const char* message, const std::string& path) {
+  try {
+    py::object cls = py::module_::import("argus_edge._errors").attr("BundleNotFoundError");
+    py::object error = cls(message, path);
+    PyErr_SetObject(cls.ptr(), error.ptr());
+  } catch (const py::error_already_set&) {
+    PyErr_SetString(PyExc_FileNotFoundError, message);
+  }
+}
+
 }  // namespace
 
 void register_errors(py::module_& /*m*/) {
   py::register_local_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const argus::BundleNotFoundError& e) {
+      set_not_found(e.what(), e.path());
     } catch (const argus::Error& e) {
       set_argus_error(e.code(), e.what());
     } catch (const py::error_already_set&) {

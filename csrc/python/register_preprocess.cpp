@@ -15,6 +15,7 @@
 #include "core/resize.h"
 #include "core/status.h"
 #include "core/transform.h"
+#include "python/image_arg.h"
 #include "python/registers.h"
 
 namespace py = pybind11;
@@ -77,27 +78,6 @@ void parse_triple(py::handle seq, const char* name, float out[3]) {
   }
 }
 
-// A (H, W, 3) uint8 array whose pixels and rows are contiguous (any row stride);
-// anything else of the right dtype and shape is copied to C order.
-py::array image_array(py::handle image) {
-  if (!py::isinstance<py::array>(image)) {
-    fail(Status::Image,
-         "image must be a numpy.ndarray of uint8 (H, W, 3), got " + type_name(image));
-  }
-  py::array a = py::reinterpret_borrow<py::array>(image);
-  if (a.dtype().kind() != 'u' || a.itemsize() != 1) {
-    fail(Status::Image, "image dtype must be uint8, got " + std::string(py::str(a.dtype())));
-  }
-  if (a.ndim() != 3 || a.shape(2) != 3) {
-    fail(Status::Image, "image must have shape (H, W, 3), got " + shape_str(a));
-  }
-  if (a.shape(0) <= 0 || a.shape(1) <= 0 || a.shape(0) > INT_MAX || a.shape(1) > INT_MAX / 3) {
-    fail(Status::Image, "image is empty or too large: shape " + shape_str(a));
-  }
-  const bool rows_ok = a.strides(2) == 1 && a.strides(1) == 3 && a.strides(0) >= 3 * a.shape(1);
-  return rows_ok ? a : c_contiguous(a);
-}
-
 ResizePolicy parse_policy(const std::string& policy) {
   if (policy != "letterbox" && policy != "stretch") {
     fail(Status::InvalidArgument, "policy must be 'letterbox' or 'stretch', got '" + policy + "'");
@@ -117,23 +97,15 @@ Transform transform_for_py(py::handle image_size, py::handle size, const std::st
 
 py::tuple preprocess_py(py::handle image, py::handle size, const std::string& policy,
                         const std::string& color, py::handle mean, py::handle std) {
-  const py::array img = image_array(image);
   PreprocessParams params;
   std::tie(params.out_height, params.out_width) = parse_size(size);
   params.policy = parse_policy(policy);
-  if (color != "RGB" && color != "BGR") {
-    fail(Status::InvalidArgument, "color must be 'RGB' or 'BGR', got '" + color + "'");
-  }
+  const ImageArg img = image_arg(image, pixel_format(color), /*copy_strided=*/true);
   parse_triple(mean, "mean", params.mean);
   parse_triple(std, "std", params.std);
   validate(params);
 
-  ImageView view;
-  view.data = static_cast<const uint8_t*>(img.data());
-  view.height = static_cast<int>(img.shape(0));
-  view.width = static_cast<int>(img.shape(1));
-  view.stride_bytes = img.strides(0);
-  view.format = color == "RGB" ? PixelFormat::RGB8 : PixelFormat::BGR8;
+  const ImageView& view = img.view;
 
   py::array_t<float> out({py::ssize_t{3}, py::ssize_t{params.out_height},
                           py::ssize_t{params.out_width}});

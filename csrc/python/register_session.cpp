@@ -1,6 +1,7 @@
-// argus_edge._core: the session area: argus::Session (csrc/session/session.h) with a
-// libargus backend or a backend written in Python (the ONNX Runtime runner of
-// argus_edge), results as numpy arrays that own the C++ buffers (no copies).
+// argus_edge._core: the session area: argus::Session (csrc/session/session.h) with the
+// backends libargus builds in or Python provides (the ONNX Runtime runner of argus_edge),
+// the backend and decoder-kind registries, decoders written in Python, and results as
+// named numpy arrays that own the C++ buffers (no copies).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -10,10 +11,13 @@
 #include <utility>
 #include <vector>
 
-#include "backends/backend.h"
+#include "backends/registry.h"
 #include "core/status.h"
-#include "session/session.h"
+#include "python/image_arg.h"
 #include "python/registers.h"
+#include "python/session_values.h"
+#include "session/decoder.h"
+#include "session/session.h"
 
 namespace py = pybind11;
 
@@ -21,15 +25,14 @@ namespace argus::python {
 namespace {
 
 // A Backend whose graphs a Python object runs:
-//   name: str                                   (the manifest's variant "backend")
-//   load_graph(graph: str, variant: str) -> None
+//   load_graph(graph: str, variant: str, blobs: dict[str, memoryview]) -> None
 //   run(graph: str, inputs: dict[str, ndarray]) -> dict[str, ndarray]   (float32 NCHW)
-// The Session calls it without the GIL held; each call takes the GIL. The inputs are
-// read-only views of the Session's buffers, valid during the call only.
+// The blobs are read-only views of the bundle, valid during load_graph only. The Session
+// calls it without the GIL held; each call takes the GIL. Inputs are read-only views of
+// the Session's buffers, valid during the call only.
 class PyBackend final : public Backend {
  public:
-  explicit PyBackend(py::object impl)
-      : impl_(std::move(impl)), name_(py::str(impl_.attr("name"))) {}
+  PyBackend(py::object impl, std::string name) : impl_(std::move(impl)), name_(std::move(name)) {}
 
   ~PyBackend() override {
     py::gil_scoped_acquire gil;
@@ -38,10 +41,19 @@ class PyBackend final : public Backend {
 
   const char* name() const noexcept override { return name_.c_str(); }
 
-  void load_graph(const Bundle& /*bundle*/, const std::string& graph,
+  void load_graph(const Bundle& bundle, const std::string& graph,
                   const std::string& variant) override {
     py::gil_scoped_acquire gil;
-    impl_.attr("load_graph")(graph, variant);
+    py::dict blobs;
+    const json::Value& roles = bundle.graph(graph).at("variants").at(variant).at("blobs");
+    for (size_t i = 0; i < roles.size(); ++i) {
+      static const uint8_t kEmpty = 0;  // a pointer even for an empty blob
+      const ByteSpan span = bundle.blob(roles.items()[i].as_string());
+      blobs[py::str(roles.keys()[i])] = py::memoryview::from_memory(
+          static_cast<const void*>(span.size ? span.data : &kEmpty),
+          static_cast<py::ssize_t>(span.size));
+    }
+    impl_.attr("load_graph")(graph, variant, blobs);
   }
 
   Tensors run(const std::string& graph, const TensorViews& inputs) override {
@@ -72,147 +84,179 @@ class PyBackend final : public Backend {
   std::string name_;
 };
 
-// An ndarray that owns `values` (moved to the heap; freed with the array).
-template <class T, class U = T>
-py::array take(std::vector<T>&& values, std::vector<py::ssize_t> shape) {
-  static_assert(sizeof(T) % sizeof(U) == 0, "element type must tile the vector's type");
-  auto* owned = new std::vector<T>(std::move(values));
-  py::capsule owner(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-  return py::array_t<U>(shape, reinterpret_cast<const U*>(owned->data()), owner);
+// providers: {backend name: factory(options: dict) -> backend object, or str: why the
+// host cannot provide it}.
+HostBackends host_backends(const py::dict& providers) {
+  HostBackends host;
+  for (const auto& [key, value] : providers) {
+    const std::string name = py::cast<std::string>(key);
+    if (py::isinstance<py::str>(value)) {
+      host.unavailable[name] = py::cast<std::string>(value);
+      continue;
+    }
+    auto factory = std::make_shared<py::object>(py::reinterpret_borrow<py::object>(value));
+    host.factories[name] = [factory, name](const BackendOptions& o) -> std::unique_ptr<Backend> {
+      py::gil_scoped_acquire gil;
+      py::dict options;
+      options["device"] = o.device;
+      options["threads"] = o.threads;
+      options["streams"] = o.streams;
+      py::object impl = (*factory)(options);
+      auto backend = std::make_unique<PyBackend>(std::move(impl), name);
+      return backend;
+    };
+  }
+  return host;
 }
 
-py::dict task_dict(TaskResult&& r) {
-  const auto n = py::ssize_t(r.detections.size());
-  py::dict d;
-  d["task"] = r.task;
-  d["boxes"] = take<Box, float>(std::move(r.detections.boxes), {n, 4});
-  d["scores"] = take(std::move(r.detections.scores), {n});
-  d["labels"] = take(std::move(r.detections.labels), {n});
-  const py::ssize_t h = r.map_height, w = r.map_width;
-  if (!r.masks.empty() || r.task == "inst") d["masks"] = take(std::move(r.masks), {n, h, w});
-  if (!r.label_map.empty()) d["label_map"] = take(std::move(r.label_map), {h, w});
-  if (!r.value_map.empty()) d["value_map"] = take(std::move(r.value_map), {h, w});
-  if (r.task == "cls") {
-    const auto k = py::ssize_t(r.class_labels.size());
-    d["class_labels"] = take(std::move(r.class_labels), {k});
-    d["class_scores"] = take(std::move(r.class_scores), {k});
-  }
-  if (r.task == "pose") {
-    const auto k = py::ssize_t(r.num_keypoints);
-    d["keypoints"] = take(std::move(r.keypoints), {n, k, 2});
-    d["keypoint_scores"] = take(std::move(r.keypoint_scores), {n, k});
-  }
-  return d;
-}
-
-// A (H, W, 3) uint8 array with 3 contiguous bytes per pixel as an ImageView.
-ImageView image_view(const py::handle& object, PixelFormat format) {
-  if (!py::isinstance<py::array>(object)) {
-    throw Error(Status::Image, "image must be a numpy array, got " +
-                                   std::string(py::str(py::type::of(object).attr("__name__"))));
-  }
-  py::array a = py::reinterpret_borrow<py::array>(object);
-  if (!a.dtype().is(py::dtype::of<uint8_t>())) {
-    throw Error(Status::Image, "image dtype must be uint8, got " + std::string(py::str(a.dtype())));
-  }
-  if (a.ndim() != 3 || a.shape(2) != 3) {
-    throw Error(Status::Image, "image must have shape (height, width, 3)");
-  }
-  if (a.strides(2) != 1 || a.strides(1) != 3 || a.strides(0) < 0) {
-    throw Error(Status::Image, "image pixels must be contiguous (3 bytes per pixel, "
-                               "rows top to bottom): use np.ascontiguousarray");
-  }
-  if (a.shape(0) > INT32_MAX || a.shape(1) > INT32_MAX) throw Error(Status::Image, "image too large");
-  ImageView view;
-  view.data = static_cast<const uint8_t*>(a.data());
-  view.height = int(a.shape(0));
-  view.width = int(a.shape(1));
-  view.stride_bytes = int64_t(a.strides(0));
-  view.format = format;
-  return view;
-}
-
-PixelFormat pixel_format(const std::string& color) {
-  if (color == "RGB") return PixelFormat::RGB8;
-  if (color == "BGR") return PixelFormat::BGR8;
-  throw Error(Status::InvalidArgument, "color must be 'RGB' or 'BGR', got '" + color + "'");
-}
-
-std::unique_ptr<Session> open_session(const std::string& path, const py::object& backend,
-                                      SessionOptions options) {
-  if (py::isinstance<py::str>(backend)) {
-    options.backend = py::cast<std::string>(backend);
+std::unique_ptr<Session> open_session(const py::object& path, const std::string& backend,
+                                      const std::string& precision, const std::string& variant,
+                                      const std::string& device, int threads, int streams,
+                                      const std::vector<std::string>& extensions,
+                                      double score_threshold, const py::dict& providers) {
+  SessionOptions o;
+  o.backend = backend;
+  o.precision = precision;
+  o.variant = variant;
+  o.backend_options.device = device;
+  o.backend_options.threads = threads;
+  o.backend_options.streams = streams;
+  o.backend_options.extensions = extensions;
+  o.score_threshold = score_threshold;
+  const std::string native = py::bytes(py::module_::import("os").attr("fsencode")(path));
+  HostBackends host = host_backends(providers);
+  std::unique_ptr<Session> session;
+  {
     py::gil_scoped_release release;  // verifying a large bundle takes a while
-    return std::make_unique<Session>(path, options);
+    session = std::make_unique<Session>(native, o, host);
   }
-  auto impl = std::make_unique<PyBackend>(backend);
-  py::gil_scoped_release release;
-  return std::make_unique<Session>(path, std::move(impl), options);
+  // The factories hold Python objects: drop them with the GIL held.
+  host.factories.clear();
+  return session;
 }
 
-py::list run_batch(Session& session, const py::list& images,
-                   const std::vector<std::string>& tasks, const std::string& color) {
-  const PixelFormat format = pixel_format(color);
+// Task names from None (every task that can run), a str or a sequence of str.
+std::vector<std::string> task_names(const Session& session, const py::handle& tasks) {
+  if (tasks.is_none()) return session.runnable_tasks();
+  if (py::isinstance<py::str>(tasks)) return {py::cast<std::string>(tasks)};
+  std::vector<std::string> names;
+  for (const py::handle& t : tasks) {
+    if (!py::isinstance<py::str>(t)) {
+      throw Error(Status::InvalidArgument,
+                  "task names are strings, got " + std::string(py::repr(t)));
+    }
+    names.push_back(py::cast<std::string>(t));
+  }
+  return names;
+}
+
+py::list run_batch(Session& session, const py::list& images, const py::handle& tasks,
+                   const py::object& color) {
+  const std::vector<std::string> names = task_names(session, tasks);
+  std::vector<ImageArg> args;
   std::vector<ImageView> views;
-  for (const py::handle& image : images) views.push_back(image_view(image, format));
+  for (size_t i = 0; i < images.size(); ++i) {
+    const py::handle c = py::isinstance<py::str>(color) ? py::handle(color) : color[py::int_(i)];
+    args.push_back(image_arg(images[i], pixel_format(py::cast<std::string>(c)), false));
+    views.push_back(args.back().view);
+  }
   std::vector<Results> results;
   {
-    py::gil_scoped_release release;  // `images` (held by the caller) keeps the pixels
-    results = session.run_batch(views, tasks);
+    py::gil_scoped_release release;  // `args` keeps the pixels alive
+    results = session.run_batch(views, names);
   }
   py::list out;
   for (Results& r : results) {
     py::dict tasks_out;
     for (TaskResult& t : r.tasks) {
       const std::string name = t.task;
-      tasks_out[py::str(name)] = task_dict(std::move(t));
+      tasks_out[py::str(name)] = result_to_python(std::move(t));
     }
     out.append(py::make_tuple(py::make_tuple(r.image_height, r.image_width), tasks_out));
   }
   return out;
 }
 
-}  // namespace
+py::dict task_info(const Session& session, const std::string& name) {
+  const TaskSpec& spec = session.task(name);
+  py::dict d = task_spec_to_python(spec);
+  d["input"] = session.task_input(name);
+  d["results"] = array_specs_to_python(session.task_results(name));
+  d["error"] = session.task_error(name);
+  return d;
+}
 
-void register_session(py::module_& m) {
-  m.def("backend_available", &backend_available, py::arg("backend"),
-        "Whether libargus was built with the backend (\"openvino\", ...).");
+py::dict choice_dict(const Session& session) {
+  const BackendChoice& c = session.choice();
+  py::dict d;
+  d["backend"] = c.backend;
+  d["variant"] = c.variant;
+  d["precision"] = c.precision;
+  d["inference_precision"] = c.inference_precision();
+  d["variants"] = c.variants;
+  return d;
+}
 
+void register_session_class(py::module_& m) {
   py::class_<Session>(m, "Session",
                       "argus::Session: one bundle on one backend (csrc/session/session.h).")
-      .def(py::init([](const py::object& path, const py::object& backend, const std::string& device,
-                       int threads, int streams, const std::string& precision_hint,
-                       const std::string& variant, const std::vector<std::string>& extensions,
-                       double score_threshold) {
-             SessionOptions o;
-             o.variant = variant;
-             o.score_threshold = score_threshold;
-             o.backend_options.device = device;
-             o.backend_options.threads = threads;
-             o.backend_options.streams = streams;
-             o.backend_options.precision_hint = precision_hint;
-             o.backend_options.extensions = extensions;
-             const std::string native =
-                 py::bytes(py::module_::import("os").attr("fsencode")(path));
-             return open_session(native, backend, o);
-           }),
-           py::arg("path"), py::arg("backend") = "openvino", py::kw_only(),
-           py::arg("device") = "CPU", py::arg("threads") = 0, py::arg("streams") = 0,
-           py::arg("precision_hint") = "f32", py::arg("variant") = "",
+      .def(py::init(&open_session), py::arg("path"), py::arg("backend") = "auto", py::kw_only(),
+           py::arg("precision") = "", py::arg("variant") = "", py::arg("device") = "CPU",
+           py::arg("threads") = 0, py::arg("streams") = 0,
            py::arg("extensions") = std::vector<std::string>{},
-           py::arg("score_threshold") = -1.0,
-           "Opens a bundle. `backend` is a libargus backend name or a Python object with "
-           "`name`, `load_graph(graph, variant)` and `run(graph, inputs) -> outputs`.")
+           py::arg("score_threshold") = -1.0, py::arg("providers") = py::dict(),
+           "Opens a bundle; the backend, variants and precision follow the one rule of "
+           "csrc/session/backend_choice.h. `providers` maps backend names to factories "
+           "(options dict -> object with load_graph(graph, variant, blobs) and "
+           "run(graph, inputs)) or to why Python cannot provide them.")
       .def_property_readonly("backend", &Session::backend_name)
+      .def_property_readonly("choice", &choice_dict)
       .def_property_readonly("tasks", &Session::tasks)
+      .def_property_readonly("runnable_tasks", &Session::runnable_tasks)
+      .def("task_info", &task_info, py::arg("task"))
+      .def_property_readonly("manifest",
+                             [](const Session& s) { return json_to_python(s.manifest()); })
+      .def_property_readonly("format_version",
+                             [](const Session& s) {
+                               const BundleVersion v = s.bundle().version();
+                               return py::make_tuple(v.major, v.minor);
+                             })
       .def("class_names", &Session::class_names, py::arg("task"))
-      .def("run_batch", &run_batch, py::arg("images"), py::arg("tasks"),
+      .def("run_batch", &run_batch, py::arg("images"), py::arg("tasks") = py::none(),
            py::arg("color") = "RGB",
-           "Runs `tasks` on a list of (H, W, 3) uint8 images as one batch. Returns one "
-           "((height, width), {task: {name: ndarray}}) per image.")
+           "Runs `tasks` (None: every task that can run) on a list of (H, W, 3) uint8 "
+           "images as one batch; `color` is 'RGB', 'BGR' or one of those per image. Returns "
+           "one ((height, width), {task: (kind, {array name: ndarray})}) per image.")
       .def("graph_calls", &Session::graph_calls)
       .def("graph_seconds", &Session::graph_seconds)
       .def("reset_graph_calls", &Session::reset_graph_calls);
+}
+
+}  // namespace
+
+void register_session(py::module_& m) {
+  m.def("backends", &backends_to_python,
+        "The backend registry (csrc/backends/registry.h), in 'auto' order: one dict each.");
+  m.def("decoder_kinds", &decoder_kinds_to_python,
+        "The decoder kinds of this libargus: {kind: [its result arrays]}.");
+  m.def("register_decoder", &register_python_decoder, py::arg("kind"), py::arg("results"),
+        py::arg("decode"),
+        "Registers a decoder kind written in Python for whole-image heads: "
+        "decode(outputs: dict[str, ndarray], transform: Transform, task: dict) -> "
+        "dict[str, ndarray], called once per image with the head's outputs (batch 1). "
+        "`results` declares its arrays: [(name, dtype, dims)], dtype one of float32, int32, "
+        "int64, uint8, dims numbers or names.");
+  m.def(
+      "normalize_task",
+      [](const std::string& name, const std::string& entry_json) {
+        const std::unique_ptr<const json::Value> entry = json::parse(entry_json);
+        return json_to_python(*normalize_task(name, *entry));
+      },
+      py::arg("name"), py::arg("entry_json"),
+      "A manifest task entry (JSON text) as the Session reads it: its kind (a format 1.0 "
+      "entry gets its task key's), 'params' and 'needs' (csrc/session/task_entry.cpp).");
+  m.attr("version") = ARGUS_VERSION;
+  register_session_class(m);
 }
 
 }  // namespace argus::python

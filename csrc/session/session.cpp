@@ -1,31 +1,98 @@
-// argus::Session: manifest reading and task scheduling; see session.h.
+// argus::Session: opening (backend choice, task plans) and scheduling; see session.h.
 #include "session/session.h"
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <functional>
+#include <mutex>
+#include <set>
 
+#include "core/preprocess.h"
+#include "core/resize.h"
 #include "core/status.h"
-#include "kernels/heatmaps.h"
-#include "session/session_impl.h"
+#include "session/decoder.h"
+#include "session/manifest_read.h"
 
 namespace argus {
 
-using namespace session_detail;
+namespace {
 
-const TaskResult* Results::find(const std::string& task) const {
-  for (const TaskResult& r : tasks) {
-    if (r.task == task) return &r;
-  }
-  return nullptr;
+// One task, ready to run (decoder set) or not (error set).
+struct TaskPlan {
+  TaskSpec spec;
+  std::shared_ptr<const DecoderKind> kind;
+  std::unique_ptr<const TaskDecoder> decoder;
+  std::string error;
+};
+
+struct ViTScale {
+  int patch = 14;
+  int stride = 16;
+};
+
+// Per-run state: the images of a batch, their backbone features (once per backbone and
+// input size), and every task's results so far.
+struct Batch {
+  std::vector<ImageView> images;
+  std::map<std::string, Tensors> features;
+  std::map<std::string, std::vector<Transform>> transforms;
+  std::map<std::string, std::vector<TaskResult>> decoded;
+};
+
+std::string feature_key(const TaskSpec& spec) {
+  return spec.backbone + "@" + std::to_string(spec.input_h) + "x" + std::to_string(spec.input_w);
 }
+
+double since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string describe(const std::vector<ArraySpec>& specs) {
+  std::string out;
+  for (const ArraySpec& s : specs) {
+    out += (out.empty() ? "" : ", ") + s.name + " " + dtype_name(s.dtype) + "[";
+    for (size_t i = 0; i < s.dims.size(); ++i) out += (i ? "," : "") + s.dims[i];
+    out += "]";
+  }
+  return out;
+}
+
+bool same_arrays(const std::vector<ArraySpec>& a, const std::vector<ArraySpec>& b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](const ArraySpec& x, const ArraySpec& y) {
+           return x.name == y.name && x.dtype == y.dtype && x.dims == y.dims;
+         });
+}
+
+// Throws Error(Internal) unless `r` holds exactly the arrays its kind declares.
+void check_result(const TaskResult& r, const std::vector<ArraySpec>& declared) {
+  bool ok = r.arrays.size() == declared.size();
+  for (size_t i = 0; ok && i < declared.size(); ++i) {
+    const ResultArray& a = r.arrays[i];
+    ok = a.name == declared[i].name && a.dtype() == declared[i].dtype &&
+         a.shape.size() == declared[i].dims.size();
+  }
+  if (!ok) {
+    std::string got;
+    for (const ResultArray& a : r.arrays) got += (got.empty() ? "" : ", ") + a.name;
+    throw Error(Status::Internal, "the '" + r.kind + "' decoder of task '" + r.task +
+                                      "' returned [" + got + "], not its declared " +
+                                      describe(declared));
+  }
+}
+
+}  // namespace
 
 struct Session::Impl {
   Bundle bundle;
   SessionOptions options;
+  TaskTable table;
+  BackendChoice choice;
   std::unique_ptr<Backend> backend;
-  PreprocessParams norm;  // mean / std / policy; sizes set per graph
+  PreprocessParams norm;  // mean / std / policy; sizes set per task
   ViTScale vit;
-  std::map<std::string, TaskSpec> tasks;
+  std::map<std::string, TaskPlan> plans;
   std::mutex load_mutex;
   std::set<std::string> loaded;
   mutable std::mutex calls_mutex;
@@ -33,92 +100,214 @@ struct Session::Impl {
   std::map<std::string, double> seconds;
 
   Impl(Bundle b, const SessionOptions& o) : bundle(std::move(b)), options(o) {}
+  void check_options() const;
   void read_preprocess();
-  void read_tasks();
-  std::string variant_of(const std::string& graph) const;
+  void open_backend(const HostBackends& host);
+  void plan_tasks();
+  void check_needs(TaskPlan& plan) const;
+  void find_cycles();
+  const TaskPlan& plan(const std::string& task) const;
+  std::vector<const TaskPlan*> schedule(const std::vector<std::string>& requested) const;
+  void count(const std::string& graph, double s);
   void ensure_loaded(const std::string& graph);
-  void count(const std::string& graph, double seconds);
   Tensors run_graph(const std::string& graph, const TensorViews& inputs);
-  Tensors backbone(const std::string& graph, std::vector<float>& planes, int64_t n, int h,
-                   int w);
-  const Tensors& features(Batch& batch, const TaskSpec& task);
-  void run_head(Batch& batch, const TaskSpec& task, std::vector<Decoded>& out);
-  void run_pose(Batch& batch, const TaskSpec& task, std::vector<Decoded>& decoded);
-  Tensor pose_heatmaps(const TaskSpec& task, std::vector<float>& crops, int64_t n);
-  void decode_pose(const TaskSpec& task, const Tensor& heatmaps,
-                   const std::vector<double>& warps, TaskResult& out);
+  Tensors run_backbone(const std::string& graph, std::vector<float>& planes, int64_t n, int h,
+                       int w);
+  const Tensors& features(Batch& batch, const TaskSpec& spec);
+  void run_task(Batch& batch, const TaskPlan& plan);
+  class Context;
 };
 
-void Session::Impl::read_preprocess() {
-  const json::Value* pre = bundle.manifest().find("preprocess");
-  for (int c = 0; c < 3; ++c) {
-    const json::Value* m = pre ? pre->find("mean") : nullptr;
-    const json::Value* s = pre ? pre->find("std") : nullptr;
-    if (m && m->is_array() && m->size() == 3) norm.mean[c] = float(m->at(c).as_double());
-    if (s && s->is_array() && s->size() == 3) norm.std[c] = float(s->at(c).as_double());
+// The TaskContext of one task in one batch.
+class Session::Impl::Context final : public TaskContext {
+ public:
+  Context(Impl& impl, Batch& batch, const TaskPlan& plan)
+      : impl_(impl), batch_(batch), spec_(plan.spec) {}
+
+  size_t batch_size() const override { return batch_.images.size(); }
+  const ImageView& image(size_t i) const override { return batch_.images.at(i); }
+  const Tensors& features() override { return impl_.features(batch_, spec_); }
+  const Transform& transform(size_t i) override {
+    features();
+    return batch_.transforms.at(feature_key(spec_)).at(i);
   }
-  const std::string resize = string_or(pre, "resize", "letterbox");
+  Tensors run_head(const TensorViews& inputs) override {
+    return impl_.run_graph(spec_.graph, inputs);
+  }
+  Tensors run_backbone(std::vector<float>& planes, int64_t n) override {
+    if (spec_.backbone.empty()) {
+      throw Error(Status::Bundle, "task '" + spec_.name + "' has no backbone graph");
+    }
+    return impl_.run_backbone(spec_.backbone, planes, n, spec_.input_h, spec_.input_w);
+  }
+  const PreprocessParams& normalization() const override { return impl_.norm; }
+  const TaskResult& needed(size_t need, size_t i) const override {
+    return batch_.decoded.at(spec_.needs.at(need).task).at(i);
+  }
+
+ private:
+  Impl& impl_;
+  Batch& batch_;
+  const TaskSpec& spec_;
+};
+
+void Session::Impl::check_options() const {
+  const BackendOptions& b = options.backend_options;
+  if (b.threads < 0) {
+    throw Error(Status::InvalidArgument,
+                "threads must be a non-negative int, got " + std::to_string(b.threads));
+  }
+  if (b.streams < 0) {
+    throw Error(Status::InvalidArgument,
+                "streams must be a non-negative int, got " + std::to_string(b.streams));
+  }
+  if (std::isnan(options.score_threshold) || options.score_threshold > 1.0) {
+    throw Error(Status::InvalidArgument, "score_threshold must be <= 1 and not NaN");
+  }
+}
+
+void Session::Impl::read_preprocess() {
+  const json::Value* pre = manifest::object_or_null(&bundle.manifest(), "preprocess");
+  for (const char* key : {"mean", "std"}) {
+    const json::Value* v = pre ? pre->find(key) : nullptr;
+    if (!v || !v->is_array() || v->size() != 3) continue;
+    for (size_t c = 0; c < 3; ++c) {
+      (key[0] == 'm' ? norm.mean : norm.std)[c] = static_cast<float>(v->at(c).as_double());
+    }
+  }
+  const std::string resize = manifest::string_or(pre, "resize", "letterbox");
   if (resize != "letterbox" && resize != "stretch") {
     throw Error(Status::Bundle, "unknown preprocess resize '" + resize + "'");
   }
   norm.policy = resize == "stretch" ? ResizePolicy::Stretch : ResizePolicy::Letterbox;
-  const std::vector<int64_t> scale = ints_or(pre, "vit_scale", {14, 16});
-  if (scale.size() != 2 || scale[0] <= 0 || scale[1] <= 0) {
-    throw Error(Status::Bundle, "preprocess vit_scale must be two positive ints");
+  const std::vector<int64_t> scale = manifest::ints_or(pre, "vit_scale", {14, 16});
+  if (scale.size() != 2 || scale[0] <= 0 || scale[1] <= 0 || scale[0] > 1024 ||
+      scale[1] > 1024) {
+    throw Error(Status::Bundle, "preprocess vit_scale must be two ints in 1..1024");
   }
-  vit = {int(scale[0]), int(scale[1])};
+  vit = {static_cast<int>(scale[0]), static_cast<int>(scale[1])};
 }
 
-void Session::Impl::read_tasks() {
-  const json::Value& all = bundle.tasks();
-  for (const std::string& name : all.keys()) {
-    const json::Value& t = all.at(name);
-    TaskSpec spec;
-    spec.name = name;
-    spec.spec = &t;
-    spec.graph = string_or(&t, "graph", "");
-    spec.backbone = string_or(&t, "backbone", "");
-    const json::Value* pp = t.find("postprocess");
-    spec.postprocess = pp && pp->is_object() ? pp : nullptr;
-    std::vector<int64_t> size = ints_or(&t, "input_size", {});
-    if (size.empty()) size = ints_or(&bundle.graph(spec.graph), "input_size", {});
-    if (size.size() != 2 || size[0] <= 0 || size[1] <= 0) {
-      throw Error(Status::Bundle, "task '" + name + "' has no valid input_size");
+void Session::Impl::open_backend(const HostBackends& host) {
+  std::set<std::string> used;
+  for (const TaskSpec& t : table.tasks) {
+    used.insert(t.graph);
+    if (!t.backbone.empty()) used.insert(t.backbone);
+  }
+  HostAvailability available = host.unavailable;
+  for (const auto& [name, factory] : host.factories) available[name] = "";
+  BackendRequest request{options.backend, options.precision, options.variant,
+                         options.backend_options.device};
+  choice = choose_backend(bundle, std::vector<std::string>(used.begin(), used.end()), request,
+                          available);
+  BackendOptions engine = options.backend_options;
+  engine.precision_hint = choice.hint;
+  const BackendInfo& info = *BackendRegistry::global().find(choice.backend);
+  backend = info.create ? info.create(engine) : host.factories.at(choice.backend)(engine);
+  if (!backend) throw Error(Status::BackendUnavailable, "backend '" + choice.backend + "' failed");
+}
+
+void Session::Impl::plan_tasks() {
+  DecoderOptions decoder_options;
+  decoder_options.score_threshold = options.score_threshold;
+  for (const TaskSpec& spec : table.tasks) {
+    TaskPlan& plan = plans[spec.name];
+    plan.spec = spec;
+    plan.kind = DecoderRegistry::global().find(spec.kind);
+    if (!plan.kind) {
+      plan.error = spec.kind.empty()
+                       ? "it names no decoder kind (re-export it with this argus-edge)"
+                       : "its decoder kind '" + spec.kind + "' is not one this libargus "
+                         "provides (it has: " + [] {
+                           std::string k;
+                           for (const std::string& n : DecoderRegistry::global().names()) {
+                             k += (k.empty() ? "" : ", ") + n;
+                           }
+                           return k;
+                         }() + ")";
+      continue;
     }
-    spec.input_h = int(size[0]);
-    spec.input_w = int(size[1]);
-    spec.score_threshold = options.score_threshold;
-    tasks.emplace(name, std::move(spec));
-  }
-}
-
-std::string Session::Impl::variant_of(const std::string& graph) const {
-  const json::Value* variants = bundle.graph(graph).find("variants");
-  if (!variants || !variants->is_object()) {
-    throw Error(Status::Bundle, "graph '" + graph + "' has no variants");
-  }
-  if (!options.variant.empty()) {
-    if (!variants->find(options.variant)) {
-      throw Error(Status::BackendUnavailable,
-                  "graph '" + graph + "' has no variant '" + options.variant + "'");
+    if (!spec.declared.empty() && !same_arrays(spec.declared, plan.kind->results)) {
+      plan.error = "it declares the results " + describe(spec.declared) + ", but kind '" +
+                   spec.kind + "' of this libargus returns " + describe(plan.kind->results);
+      continue;
     }
-    return options.variant;
+    try {
+      plan.decoder = plan.kind->create(spec, decoder_options);
+    } catch (const Error& e) {
+      plan.error = e.what();
+    }
   }
-  const std::string preferred = options.backend + "-fp32";
-  if (variants->find(preferred)) return preferred;
-  for (const std::string& name : variants->keys()) {
-    if (string_or(&variants->at(name), "backend", "") == options.backend) return name;
-  }
-  throw Error(Status::BackendUnavailable,
-              "graph '" + graph + "' has no variant for backend '" + options.backend + "'");
+  for (auto& [name, plan] : plans) check_needs(plan);
+  find_cycles();
 }
 
-void Session::Impl::ensure_loaded(const std::string& graph) {
-  std::lock_guard<std::mutex> lock(load_mutex);
-  if (!loaded.count(graph)) {
-    backend->load_graph(bundle, graph, variant_of(graph));
-    loaded.insert(graph);
+void Session::Impl::check_needs(TaskPlan& plan) const {
+  for (const TaskNeed& need : plan.spec.needs) {
+    auto it = plans.find(need.task);
+    if (it == plans.end()) {
+      plan.error = "it needs task '" + need.task + "', which the bundle does not have";
+    } else if (!it->second.kind) {
+      plan.error = "it needs task '" + need.task + "', whose kind is unknown";
+    } else {
+      for (const std::string& array : need.arrays) {
+        const auto& results = it->second.kind->results;
+        if (std::none_of(results.begin(), results.end(),
+                         [&](const ArraySpec& s) { return s.name == array; })) {
+          plan.error = "it needs array '" + array + "' of task '" + need.task +
+                       "', whose kind '" + it->second.spec.kind + "' has none";
+        }
+      }
+    }
+    if (!plan.error.empty()) plan.decoder.reset();
   }
+}
+
+void Session::Impl::find_cycles() {
+  // Depth-first over needs; a task met again while on the path closes a cycle.
+  std::map<std::string, int> state;  // 0 new, 1 on the path, 2 done
+  std::function<bool(const std::string&)> visit = [&](const std::string& name) {
+    if (state[name] == 2 || !plans.count(name)) return false;
+    if (state[name] == 1) return true;
+    state[name] = 1;
+    bool cycle = false;
+    for (const TaskNeed& need : plans.at(name).spec.needs) cycle |= visit(need.task);
+    state[name] = 2;
+    if (cycle) {
+      plans.at(name).error = "its needs form a cycle";
+      plans.at(name).decoder.reset();
+    }
+    return cycle;
+  };
+  for (const auto& [name, plan] : plans) visit(name);
+}
+
+const TaskPlan& Session::Impl::plan(const std::string& task) const {
+  auto it = plans.find(task);
+  if (it == plans.end()) {
+    std::string known;
+    for (const auto& [name, p] : plans) known += (known.empty() ? "'" : ", '") + name + "'";
+    throw Error(Status::UnknownTask, "the bundle has no task '" + task + "' (it has " +
+                                         (known.empty() ? "none" : known) + ")");
+  }
+  return it->second;
+}
+
+std::vector<const TaskPlan*> Session::Impl::schedule(
+    const std::vector<std::string>& requested) const {
+  std::vector<const TaskPlan*> order;
+  std::set<std::string> seen;
+  std::function<void(const std::string&)> add = [&](const std::string& name) {
+    if (!seen.insert(name).second) return;
+    const TaskPlan& p = plan(name);
+    if (!p.decoder) {
+      throw Error(Status::Bundle, "task '" + name + "' cannot run: " + p.error);
+    }
+    for (const TaskNeed& need : p.spec.needs) add(need.task);
+    order.push_back(&p);
+  };
+  for (const std::string& name : requested) add(name);
+  return order;
 }
 
 void Session::Impl::count(const std::string& graph, double s) {
@@ -127,11 +316,13 @@ void Session::Impl::count(const std::string& graph, double s) {
   seconds[graph] += s;
 }
 
-namespace {
-double since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+void Session::Impl::ensure_loaded(const std::string& graph) {
+  std::lock_guard<std::mutex> lock(load_mutex);
+  if (!loaded.count(graph)) {
+    backend->load_graph(bundle, graph, choice.variants.at(graph));
+    loaded.insert(graph);
+  }
 }
-}  // namespace
 
 Tensors Session::Impl::run_graph(const std::string& graph, const TensorViews& inputs) {
   ensure_loaded(graph);
@@ -141,228 +332,106 @@ Tensors Session::Impl::run_graph(const std::string& graph, const TensorViews& in
   return out;
 }
 
-Tensors Session::Impl::backbone(const std::string& graph, std::vector<float>& planes,
-                                int64_t n, int h, int w) {
-  ensure_loaded(graph);
-  double seconds = 0.0;
-  Tensors out = run_backbone(*backend, graph, planes, n, h, w, vit, &seconds);
-  count(graph, seconds);
-  return out;
+Tensors Session::Impl::run_backbone(const std::string& graph, std::vector<float>& planes,
+                                    int64_t n, int h, int w) {
+  const int vh = h / vit.stride * vit.patch;
+  const int vw = w / vit.stride * vit.patch;
+  if (vh <= 0 || vw <= 0) throw Error(Status::Bundle, "input too small for the ViT rescale");
+  std::vector<float> vit_planes(static_cast<size_t>(n) * 3 * vh * vw);
+  resize_bilinear_aa(planes.data(), n * 3, h, w, vit_planes.data(), vh, vw);
+  TensorViews inputs;
+  inputs["images"] = TensorView{planes.data(), {n, 3, h, w}};
+  inputs["vit_images"] = TensorView{vit_planes.data(), {n, 3, vh, vw}};
+  return run_graph(graph, inputs);
 }
 
-const Tensors& Session::Impl::features(Batch& batch, const TaskSpec& task) {
-  if (task.backbone.empty()) {
-    throw Error(Status::Bundle, "task '" + task.name + "' has no backbone graph");
+const Tensors& Session::Impl::features(Batch& batch, const TaskSpec& spec) {
+  if (spec.backbone.empty()) {
+    throw Error(Status::Bundle, "task '" + spec.name + "' has no backbone graph");
   }
-  auto it = batch.features.find(task.backbone);
+  const std::string key = feature_key(spec);
+  auto it = batch.features.find(key);
   if (it != batch.features.end()) return it->second;
   PreprocessParams params = norm;
-  params.out_height = task.input_h;
-  params.out_width = task.input_w;
+  params.out_height = spec.input_h;
+  params.out_width = spec.input_w;
   const size_t n = batch.images.size();
-  const size_t plane = size_t(3) * task.input_h * task.input_w;
+  const size_t plane = size_t(3) * spec.input_h * spec.input_w;
   std::vector<float> planes(n * plane);
-  std::vector<Transform>& transforms = batch.transforms[task.backbone];
+  std::vector<Transform>& transforms = batch.transforms[key];
   transforms.assign(n, Transform{});
   for (size_t i = 0; i < n; ++i) {
     preprocess(batch.images[i], params, planes.data() + i * plane, &transforms[i]);
   }
-  Tensors feats = backbone(task.backbone, planes, int64_t(n), task.input_h, task.input_w);
-  return batch.features.emplace(task.backbone, std::move(feats)).first->second;
+  Tensors feats =
+      run_backbone(spec.backbone, planes, static_cast<int64_t>(n), spec.input_h, spec.input_w);
+  return batch.features.emplace(key, std::move(feats)).first->second;
 }
 
-namespace {
-
-TensorViews views_of(const Tensors& tensors) {
-  TensorViews views;
-  for (const auto& [name, t] : tensors) views[name] = TensorView{t.data.data(), t.shape};
-  return views;
-}
-
-}  // namespace
-
-void Session::Impl::run_head(Batch& batch, const TaskSpec& task, std::vector<Decoded>& out) {
-  const Tensors head = run_graph(task.graph, views_of(features(batch, task)));
-  const int64_t n = int64_t(batch.images.size());
-  for (int64_t i = 0; i < n; ++i) {
-    const Tensors one = n == 1 ? Tensors{} : slice_batch(head, i, n);
-    const Tensors& h = n == 1 ? head : one;
-    const Transform& transform = batch.transforms.at(task.backbone)[size_t(i)];
-    TaskResult r;
-    r.task = task.name;
-    if (task.name == "det") {
-      decode_det(task, h, transform, false, r);
-    } else if (task.name == "inst") {
-      decode_det(task, h, transform, true, r);
-    } else if (task.name == "sem" || task.name == "parts") {
-      decode_sem(task, h, transform, r);
-    } else if (task.name == "depth") {
-      decode_depth(task, h, transform, r);
-    } else if (task.name == "cls") {
-      decode_cls(task, h, r);
-    } else {
-      throw Error(Status::UnknownTask, "task '" + task.name + "' has no decoder in libargus");
-    }
-    out[size_t(i)][task.name] = std::move(r);
+void Session::Impl::run_task(Batch& batch, const TaskPlan& plan) {
+  std::vector<TaskResult> out(batch.images.size());
+  for (TaskResult& r : out) {
+    r.task = plan.spec.name;
+    r.kind = plan.spec.kind;
   }
+  Context context(*this, batch, plan);
+  plan.decoder->run(context, out);
+  for (const TaskResult& r : out) check_result(r, plan.kind->results);
+  batch.decoded[plan.spec.name] = std::move(out);
 }
 
-namespace {
-
-// Index of `name` in task `source`'s classes.
-int64_t class_index(const json::Value& source, const std::string& name) {
-  const json::Value* classes = source.find("classes");
-  if (classes && classes->is_array()) {
-    for (size_t i = 0; i < classes->size(); ++i) {
-      const json::Value& c = classes->at(i);
-      if (c.is_string() && c.as_string() == name) return int64_t(i);
-    }
-  }
-  throw Error(Status::Bundle, "pose: the person task has no class '" + name + "'");
-}
-
-// `owner`'s flip_pairs [[a, b], ...] (0-based) -> the permutation swapping each pair.
-std::vector<int64_t> flip_index(const json::Value* owner, int64_t k) {
-  std::vector<int64_t> index(static_cast<size_t>(k));
-  for (int64_t i = 0; i < k; ++i) index[i] = i;
-  const json::Value* pairs = owner ? owner->find("flip_pairs") : nullptr;
-  if (!pairs || !pairs->is_array()) return index;
-  for (const json::Value& pair : pairs->items()) {
-    if (!pair.is_array() || pair.size() != 2) throw Error(Status::Bundle, "bad flip_pairs");
-    const int64_t a = pair.at(size_t(0)).as_int(), b = pair.at(size_t(1)).as_int();
-    if (a < 0 || b < 0 || a >= k || b >= k) throw Error(Status::Bundle, "bad flip_pairs");
-    std::swap(index[a], index[b]);
-  }
-  return index;
-}
-
-}  // namespace
-
-void Session::Impl::run_pose(Batch& batch, const TaskSpec& task,
-                             std::vector<Decoded>& decoded) {
-  const json::Value* pp = task.postprocess;
-  const std::string source = string_or(pp, "person_source", "det");
-  const int64_t label = class_index(*tasks.at(source).spec,
-                                    string_or(pp, "person_class", "person"));
-  const json::Value* names = task.spec->find("keypoints");
-  const int64_t num_names = names && names->is_array() ? int64_t(names->size()) : 0;
-  // Person boxes of every image; the crops of all images run as one batch.
-  std::vector<double> warps;
-  std::vector<float> crops;
-  std::vector<size_t> first(batch.images.size() + 1, 0);
-  for (size_t i = 0; i < batch.images.size(); ++i) {
-    TaskResult out;
-    out.task = task.name;
-    out.num_keypoints = num_names;
-    const kernels::Detections& all = decoded[i].at(source).detections;
-    for (size_t j = 0; j < all.size(); ++j) {
-      if (all.labels[j] != label) continue;
-      out.detections.boxes.push_back(all.boxes[j]);
-      out.detections.scores.push_back(all.scores[j]);
-      out.detections.labels.push_back(all.labels[j]);
-      out.detections.point_index.push_back(all.point_index[j]);
-    }
-    first[i + 1] = first[i] + out.detections.size();
-    if (out.detections.size() > 0) {
-      std::vector<double> w;
-      std::vector<float> c;
-      pose_warps(out.detections.boxes, task.input_h, task.input_w,
-                 number_or(pp, "box_padding", 1.25), w);
-      warp_crops(batch.images[i], w, task.input_h, task.input_w, norm, c);
-      warps.insert(warps.end(), w.begin(), w.end());
-      crops.insert(crops.end(), c.begin(), c.end());
-    }
-    decoded[i][task.name] = std::move(out);
-  }
-  const int64_t n = int64_t(first.back());
-  if (n == 0) return;
-  Tensor heatmaps = pose_heatmaps(task, crops, n);
-  const json::Value* flip = pp ? pp->find("flip_test") : nullptr;
-  if (flip && flip->is_bool() && flip->as_bool()) {
-    flip_crops(crops, n * 3, task.input_h, task.input_w);
-    const Tensor flipped = pose_heatmaps(task, crops, n);
-    const json::Value* pairs_owner = task.spec->find("flip_pairs") ? task.spec : pp;
-    const std::vector<int64_t> index = flip_index(pairs_owner, heatmaps.dim(1));
-    kernels::fuse_flip_heatmaps(heatmaps.data.data(), flipped.data.data(), n,
-                                heatmaps.dim(1), int(heatmaps.dim(2)), int(heatmaps.dim(3)),
-                                index.data(), heatmaps.data.data());
-  }
-  TaskResult all;
-  decode_pose(task, heatmaps, warps, all);
-  const size_t k = size_t(all.num_keypoints);
-  for (size_t i = 0; i < batch.images.size(); ++i) {
-    TaskResult& out = decoded[i][task.name];
-    out.num_keypoints = all.num_keypoints;
-    out.keypoints.assign(all.keypoints.begin() + ptrdiff_t(first[i] * k * 2),
-                         all.keypoints.begin() + ptrdiff_t(first[i + 1] * k * 2));
-    out.keypoint_scores.assign(all.keypoint_scores.begin() + ptrdiff_t(first[i] * k),
-                               all.keypoint_scores.begin() + ptrdiff_t(first[i + 1] * k));
-  }
-}
-
-Tensor Session::Impl::pose_heatmaps(const TaskSpec& task, std::vector<float>& crops,
-                                    int64_t n) {
-  const Tensors feats = backbone(task.backbone, crops, n, task.input_h, task.input_w);
-  const Tensors head = run_graph(task.graph, views_of(feats));
-  const Tensor& heatmaps = output(head, "heatmaps", 4, true);
-  if (heatmaps.dim(0) != n) throw Error(Status::Internal, "pose batch size mismatch");
-  return heatmaps;
-}
-
-void Session::Impl::decode_pose(const TaskSpec& task, const Tensor& heatmaps,
-                                const std::vector<double>& warps, TaskResult& out) {
-  const json::Value* pp = task.postprocess;
-  kernels::HeatmapDecodeParams params;
-  params.input_h = task.input_h;
-  params.input_w = task.input_w;
-  params.blur_kernel = int(number_or(pp, "blur_kernel", 11));
-  params.refine = string_or(pp, "refine", "dark") == "dark";
-  const int64_t n = heatmaps.dim(0), k = heatmaps.dim(1);
-  out.num_keypoints = k;
-  out.keypoints.resize(size_t(n * k * 2));
-  out.keypoint_scores.resize(size_t(n * k));
-  kernels::decode_heatmaps(heatmaps.data.data(), n, k, int(heatmaps.dim(2)),
-                           int(heatmaps.dim(3)), warps.data(), params, out.keypoints.data(),
-                           out.keypoint_scores.data());
-}
-
-Session::Session(const std::string& bundle_path, const SessionOptions& options)
+Session::Session(const std::string& bundle_path, const SessionOptions& options,
+                 const HostBackends& host)
     : impl_(std::make_unique<Impl>(Bundle::open(bundle_path), options)) {
-  impl_->backend = create_backend(options.backend, options.backend_options);
+  impl_->check_options();
   impl_->read_preprocess();
-  impl_->read_tasks();
-}
-
-Session::Session(const std::string& bundle_path, std::unique_ptr<Backend> backend,
-                 const SessionOptions& options)
-    : impl_(std::make_unique<Impl>(Bundle::open(bundle_path), options)) {
-  if (!backend) throw Error(Status::InvalidArgument, "backend is null");
-  impl_->backend = std::move(backend);
-  impl_->options.backend = impl_->backend->name();
-  impl_->read_preprocess();
-  impl_->read_tasks();
+  impl_->table = read_tasks(impl_->bundle);
+  impl_->open_backend(host);
+  impl_->plan_tasks();
 }
 
 Session::~Session() = default;
 
 std::vector<std::string> Session::tasks() const {
   std::vector<std::string> names;
-  for (const auto& [name, spec] : impl_->tasks) names.push_back(name);
+  for (const auto& [name, plan] : impl_->plans) names.push_back(name);
   return names;
 }
 
-std::vector<std::string> Session::class_names(const std::string& task) const {
-  auto it = impl_->tasks.find(task);
-  if (it == impl_->tasks.end()) throw Error(Status::UnknownTask, "unknown task '" + task + "'");
+std::vector<std::string> Session::runnable_tasks() const {
   std::vector<std::string> names;
-  const json::Value* classes = it->second.spec->find("classes");
-  if (classes && classes->is_array()) {
-    for (const json::Value& c : classes->items()) names.push_back(c.is_string() ? c.as_string() : "");
+  for (const auto& [name, plan] : impl_->plans) {
+    if (plan.decoder) names.push_back(name);
   }
   return names;
 }
 
+const TaskSpec& Session::task(const std::string& name) const { return impl_->plan(name).spec; }
+
+const std::vector<ArraySpec>& Session::task_results(const std::string& name) const {
+  static const std::vector<ArraySpec> kNone;
+  const TaskPlan& p = impl_->plan(name);
+  return p.kind ? p.kind->results : kNone;
+}
+
+std::string Session::task_input(const std::string& name) const {
+  const TaskPlan& p = impl_->plan(name);
+  return p.decoder ? p.decoder->input() : "";
+}
+
+std::string Session::task_error(const std::string& name) const {
+  return impl_->plan(name).error;
+}
+
+std::vector<std::string> Session::class_names(const std::string& task) const {
+  return impl_->plan(task).spec.classes;
+}
+
+const BackendChoice& Session::choice() const { return impl_->choice; }
+
 std::string Session::backend_name() const { return impl_->backend->name(); }
+
+const Bundle& Session::bundle() const { return impl_->bundle; }
 
 const json::Value& Session::manifest() const { return impl_->bundle.manifest(); }
 
@@ -391,51 +460,22 @@ std::vector<Results> Session::run_batch(const std::vector<ImageView>& images,
   if (images.empty()) throw Error(Status::InvalidArgument, "no image given");
   for (const ImageView& image : images) image.validate();
   if (tasks.empty()) throw Error(Status::UnknownTask, "no task requested");
-  std::vector<const TaskSpec*> specs;
-  for (const std::string& name : tasks) {
-    auto it = impl_->tasks.find(name);
-    if (it == impl_->tasks.end()) {
-      throw Error(Status::UnknownTask, "the bundle has no task '" + name + "'");
-    }
-    for (const TaskSpec* s : specs) {
-      if (s->name == name) throw Error(Status::InvalidArgument, "task '" + name + "' repeated");
-    }
-    specs.push_back(&it->second);
-  }
-  // The heads to run: the requested ones but pose, plus pose's person source (decoded
-  // once, returned only when requested); pose last, on those boxes.
-  const TaskSpec* pose = nullptr;
-  std::vector<const TaskSpec*> heads;
-  for (const TaskSpec* s : specs) {
-    if (s->name == "pose") {
-      pose = s;
-    } else {
-      heads.push_back(s);
-    }
-  }
-  if (pose) {
-    const std::string source = string_or(pose->postprocess, "person_source", "det");
-    auto it = impl_->tasks.find(source);
-    if (it == impl_->tasks.end()) {
-      throw Error(Status::UnknownTask, "pose needs person boxes from task '" + source +
-                                           "', which the bundle does not have");
-    }
-    if (std::none_of(heads.begin(), heads.end(),
-                     [&](const TaskSpec* s) { return s->name == source; })) {
-      heads.push_back(&it->second);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    impl_->plan(tasks[i]);  // UnknownTask first, then repeats
+    if (std::find(tasks.begin(), tasks.begin() + static_cast<ptrdiff_t>(i), tasks[i]) !=
+        tasks.begin() + static_cast<ptrdiff_t>(i)) {
+      throw Error(Status::InvalidArgument, "task '" + tasks[i] + "' repeated");
     }
   }
   Batch batch;
   batch.images = images;
-  std::vector<Decoded> decoded(images.size());
-  for (const TaskSpec* spec : heads) impl_->run_head(batch, *spec, decoded);
-  if (pose) impl_->run_pose(batch, *pose, decoded);
+  for (const TaskPlan* plan : impl_->schedule(tasks)) impl_->run_task(batch, *plan);
   std::vector<Results> results(images.size());
   for (size_t i = 0; i < images.size(); ++i) {
     results[i].image_width = images[i].width;
     results[i].image_height = images[i].height;
     for (const std::string& name : tasks) {
-      results[i].tasks.push_back(std::move(decoded[i].at(name)));
+      results[i].tasks.push_back(std::move(batch.decoded.at(name)[i]));
     }
   }
   return results;

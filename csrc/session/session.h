@@ -2,22 +2,24 @@
 //
 //   argus::Session session("model.engine");
 //   argus::Results r = session.run(image, {"det", "sem"});
+//   const argus::ResultArray& boxes = r.find("det")->at("boxes");
 //
-// run() preprocesses the image per the manifest (letterbox/stretch, mean/std, the 14/16
-// ViT rescale), runs each backbone graph the requested tasks need once, then only the
-// requested heads, and decodes their outputs with the kernels into image-pixel results.
-// `pose` is top-down: person boxes come from `det` (run even when not requested; only
-// requested tasks are returned), each box is padded by the manifest's box_padding to the
-// pose input's aspect and warped (UDP affine) into a crop; all crops run as one batch.
-// run_batch() runs several images as one batch through the backbone and each head.
+// Opening verifies the bundle, reads its tasks (task_spec.h), chooses the backend, the
+// variant of every graph and the inference precision (backend_choice.h: the one rule the
+// C API and Python share) and creates each task's decoder from its kind (decoder.h).
+// run() validates the image and the task list, adds the tasks the requested ones need
+// (run but not returned), orders them by their needs, preprocesses each image once per
+// backbone (letterbox/stretch, mean/std, the 14/16 ViT rescale), runs every backbone
+// graph the tasks use once per batch, then each task's decoder, which runs its head and
+// turns the outputs into named typed arrays in image pixels.
 //
-// Backends: the one named in SessionOptions::backend (created by create_backend), or one
-// the caller supplies (e.g. the Python binding's ONNX Runtime backend); the Session picks
-// each graph's variant for that backend's name().
+// Tasks whose kind this libargus does not know, whose params are malformed or whose needs
+// cannot be met do not stop the Session from opening: running them is an error that says
+// why (task_error()).
 //
-// Ownership: the Session owns the bundle mapping and the compiled graphs; Results own
-// their data. Thread safety: run() may be called from several threads at once (graphs
-// are compiled on first use under a lock; the backend's run() is thread-safe).
+// Ownership: the Session owns the bundle mapping, the compiled graphs and the decoders;
+// Results own their data. Thread safety: run() may be called from several threads at once
+// (graphs are compiled on first use under a lock; backends and decoders are thread-safe).
 #pragma once
 
 #include <cstdint>
@@ -26,84 +28,87 @@
 #include <string>
 #include <vector>
 
-#include "backends/backend.h"
+#include "backends/registry.h"
+#include "core/bundle.h"
 #include "core/image.h"
 #include "core/json.h"
-#include "kernels/detections.h"
+#include "session/backend_choice.h"
+#include "session/result.h"
+#include "session/task_spec.h"
 
 namespace argus {
 
+// How to open a Session; the same rule for every API (the C API's argus_session_params_t
+// and argus_edge.Session map onto it).
 struct SessionOptions {
-  std::string backend = "openvino";  // engine of the variants to run
-  std::string variant;               // variant name; "": "<backend>-fp32", else the first
+  std::string backend = "auto";  // a backend registry name, or "auto"
+  std::string precision;         // "" (most precise variant), "fp32", "fp16", "int8", "bf16"
+  std::string variant;           // "": chosen by precision; else this variant of every graph
+  // Engine settings: device, threads (>= 0), streams (>= 0), extensions. The precision
+  // hint is set from the backend choice.
   BackendOptions backend_options;
-  // det/inst score threshold; < 0: the bundle's postprocess.score_threshold.
+  // Score threshold of the kinds that have one, in [0, 1]; < 0: the bundle's.
   double score_threshold = -1.0;
 };
 
-// The decoded output of one task; which fields are filled depends on the task.
-struct TaskResult {
-  std::string task;
-  // det, inst, pose (the person boxes): boxes in image pixels, scores, labels.
-  kernels::Detections detections;
-  std::vector<uint8_t> masks;        // inst: (n, map_height, map_width) 0/1 bytes
-  std::vector<int32_t> label_map;    // sem: (map_height, map_width) class indices
-  std::vector<float> value_map;      // depth: (map_height, map_width) values
-  int map_height = 0;                // image height for inst/sem/depth, else 0
-  int map_width = 0;
-  std::vector<int64_t> class_labels;  // cls: top-k class indices, best first
-  std::vector<float> class_scores;    // cls: their softmax probabilities
-  int64_t num_keypoints = 0;          // pose: k
-  std::vector<float> keypoints;       // pose: (n, k, 2) x, y in image pixels
-  std::vector<float> keypoint_scores;  // pose: (n, k) heatmap maxima
-};
-
-struct Results {
-  int image_width = 0;
-  int image_height = 0;
-  std::vector<TaskResult> tasks;  // in the order they were requested
-
-  // The result of `task`, or null.
-  const TaskResult* find(const std::string& task) const;
+// Backends a host application provides beside libargus's own (the Python binding's ONNX
+// Runtime runner): factories by registry name, and names it cannot provide with why.
+struct HostBackends {
+  std::map<std::string, BackendFactory> factories;
+  std::map<std::string, std::string> unavailable;
 };
 
 class Session {
  public:
-  // Opens and verifies the bundle and creates the backend (graphs compile on first use).
-  // Throws Error(Bundle) / BundleNotFoundError, Error(BackendUnavailable).
-  Session(const std::string& bundle_path, const SessionOptions& options = {});
-  // The same with a caller-supplied backend (options.backend is ignored; the variants
-  // are chosen for backend->name()). Throws Error(InvalidArgument) for a null backend.
-  Session(const std::string& bundle_path, std::unique_ptr<Backend> backend,
-          const SessionOptions& options = {});
+  // Opens and verifies the bundle, chooses the backend and prepares the tasks (graphs
+  // compile on first use). Throws Error(Bundle) / BundleNotFoundError for the file,
+  // Error(InvalidArgument) for bad options (unknown backend or precision name, negative
+  // threads or streams, a score threshold above 1 or NaN), Error(BackendUnavailable)
+  // when no backend is eligible.
+  explicit Session(const std::string& bundle_path, const SessionOptions& options = {},
+                   const HostBackends& host = {});
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  // Task keys the bundle provides (sorted).
+  // Task keys the bundle provides (sorted), and those of them that can run.
   std::vector<std::string> tasks() const;
+  std::vector<std::string> runnable_tasks() const;
+  // The task `name`; throws Error(UnknownTask) if the bundle has none.
+  const TaskSpec& task(const std::string& name) const;
+  // The arrays each result of `name` holds (its kind's declaration; empty when the kind
+  // is unknown to this libargus).
+  const std::vector<ArraySpec>& task_results(const std::string& name) const;
+  // What its head runs on: "image" or "crops" ("" when it cannot run).
+  std::string task_input(const std::string& name) const;
+  // "" when `name` can run, else why not.
+  std::string task_error(const std::string& name) const;
   // Class names of a task ("classes" of the manifest; empty if none).
   std::vector<std::string> class_names(const std::string& task) const;
 
-  // Name of the backend running the graphs ("openvino", ...).
+  // The backend choice: backend, variants, precision and hint.
+  const BackendChoice& choice() const;
+  // Name of the backend running the graphs.
   std::string backend_name() const;
-  // The bundle's manifest (valid while the Session lives).
+  // The bundle (manifest, version, path; valid while the Session lives).
+  const Bundle& bundle() const;
   const json::Value& manifest() const;
 
   // Throws Error(UnknownTask) for a task not in the bundle (or empty `tasks`),
-  // Error(InvalidArgument) for a repeated task, Error(Image) for an unusable image.
+  // Error(InvalidArgument) for a repeated task, Error(Image) for an unusable image,
+  // Error(Bundle) for a task that cannot run (task_error()).
   Results run(const ImageView& image, const std::vector<std::string>& tasks);
-  // Several images as one batch (backbone and heads run once with batch n; pose crops of
+  // Several images as one batch (each backbone and head runs once with batch n; crops of
   // all images run as one batch). Results in the order of `images`. Same errors as run()
   // plus Error(InvalidArgument) for an empty `images`.
   std::vector<Results> run_batch(const std::vector<ImageView>& images,
                                  const std::vector<std::string>& tasks);
 
   // How many times each graph has run since the Session was created (or since
-  // reset_graph_calls): the backbone once per batch, each requested head once, the pose
-  // graphs once per batch of crops (twice with flip test).
+  // reset_graph_calls): each backbone once per batch, each requested head once, the pose
+  // graphs once per batch of crops (twice with flip test); and the wall-clock seconds
+  // spent inside the backend for them.
   std::map<std::string, int64_t> graph_calls() const;
-  // Wall-clock seconds spent inside the backend per graph over the same calls.
   std::map<std::string, double> graph_seconds() const;
   void reset_graph_calls();
 

@@ -2,7 +2,8 @@
 
 The runtime package needs numpy and the compiled core (``argus_edge._core``) only: it
 never imports torch. The torch-side code lives in ``argus_edge.training`` and
-``argus_edge.export``, which are imported explicitly.
+``argus_edge.export``, which are imported explicitly. The core is imported when first
+needed, so that a build without it still imports (and says how to build it when used).
 """
 
 from ._errors import (
@@ -18,9 +19,19 @@ from ._errors import (
 )
 from ._version import __version__
 from ._preprocess import IMAGENET_MEAN, IMAGENET_STD, preprocess
+from . import backends
 from .bundle import BlobInfo, Bundle, describe, read_bundle, write_bundle
-from .results import Classification, DepthMap, Detections, Keypoints, Result, SegMap
-from .session import BACKEND_ORDER, Session
+from .results import (
+    Classification,
+    DepthMap,
+    Detections,
+    Keypoints,
+    Result,
+    SegMap,
+    TaskArrays,
+    register_result,
+)
+from .session import PRECISIONS, Session
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -34,7 +45,8 @@ __all__ = [
     "InvalidArgumentError",
     "UnknownTaskError",
     "__version__",
-    "BACKEND_ORDER",
+    "PRECISIONS",
+    "backends",
     "Classification",
     "DepthMap",
     "Detections",
@@ -42,6 +54,8 @@ __all__ = [
     "Result",
     "SegMap",
     "Session",
+    "TaskArrays",
+    "register_result",
     "preprocess",
     "BlobInfo",
     "Bundle",

@@ -1,32 +1,30 @@
-"""``describe()``: the human-readable summary of a bundle that ``argus-edge info`` prints."""
+"""The human-readable summary of an open bundle that ``argus-edge info`` prints
+(``argus_edge.bundle.describe`` opens the file and calls :func:`describe_open`)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-def describe(bundle: Any) -> str:
-    """A human-readable summary of a bundle (what ``argus-edge info`` prints).
+#: what ``info`` says of a format 1.0 bundle
+V1_NOTE = ("  format 1.0: its tasks name no decoder kind; this reader gives each the kind of "
+           "its task key. Re-export it (argus-edge export CHECKPOINT -o NEW.engine) for a "
+           "format 1.1 bundle that declares its kinds, results and needs.")
 
-    Args:
-        bundle: an open :class:`Bundle`, or the path of one (opened and verified here).
+
+def describe_open(bundle: Any) -> str:
+    """A human-readable summary of an open :class:`~argus_edge.Bundle`.
 
     Returns:
         Several lines: format and provenance, model, preprocessing, every task with its
-        graph and post-processing, every graph with its variants and blob sizes.
-
-    Raises:
-        BundleError: ``bundle`` is a path to an invalid bundle.
+        decoder kind, graph and parameters, every graph with its variants and blob sizes.
     """
-    from .bundle import Bundle, read_bundle
-    if not isinstance(bundle, Bundle):
-        with read_bundle(bundle) as opened:
-            return describe(opened)
     m = bundle.manifest
     lines = [f"{bundle.path.name}: Argus engine bundle, format {bundle.version[0]}."
              f"{bundle.version[1]}, {_human_size(bundle.size)}, {len(bundle.blobs)} blobs",
              f"  created {m['created']} by argus-edge {m['sdk_version']}",
              f"  sha256 {bundle.sha256}",
+             *([V1_NOTE] if tuple(bundle.version) < (1, 1) else []),
              f"model: {m['model']['name']}", *_describe_model(m["model"]),
              f"preprocess: {_fields(m['preprocess'])}",
              f"tasks ({len(bundle.tasks)}):"]
@@ -58,8 +56,21 @@ def _describe_model(model: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _kind(name: str, task: dict[str, Any]) -> str:
+    """The task's decoder kind as the runtime reads it, and whether this build has it."""
+    try:
+        from ._preprocess import _import_core
+        core = _import_core()
+    except ImportError:
+        return str(task.get("kind", "?"))
+    kind = core.normalize_task(name, json.dumps(task))["kind"]
+    if not kind:
+        return "none (a task key format 1.0 did not have)"
+    return kind if kind in core.decoder_kinds() else f"{kind} (not in this argus-edge)"
+
+
 def _describe_task(name: str, task: dict[str, Any]) -> list[str]:
-    parts = [f"graph {task['graph']}"]
+    parts = [f"kind {_kind(name, task)}", f"graph {task['graph']}"]
     if "backbone" in task:
         parts.append(f"backbone {task['backbone']}")
     if "input_size" in task:
@@ -70,10 +81,12 @@ def _describe_task(name: str, task: dict[str, Any]) -> list[str]:
     lines = [f"  {name}: {', '.join(parts)}"]
     if isinstance(task.get("postprocess"), dict):
         lines.append(f"    postprocess: {_fields(task['postprocess'])}")
+    for need in task.get("needs") or ():
+        lines.append(f"    needs: {_fields(need)}")
     return lines
 
 
-def _describe_graph(name: str, graph: dict[str, Any], bundle: Bundle) -> list[str]:
+def _describe_graph(name: str, graph: dict[str, Any], bundle: Any) -> list[str]:
     parts = [str(graph.get("role", "graph"))]
     if "input_size" in graph:
         parts.append(f"input {_size(graph['input_size'])}")

@@ -21,7 +21,10 @@ TRAILER_MAGIC = b"ARGUSEND"
 HEADER = struct.Struct("<8sHHIQQ32s")  # magic, major, minor, flags, offset, size, sha256
 TRAILER = struct.Struct("<8sQ32s")  # magic, total file size, sha256 of the header
 ALIGN = 64
-WRITER_VERSION = (1, 0)  # the version write_bundle produces
+WRITER_VERSION = (1, 0)  # what write_bundle writes for a manifest that names no version
+#: the newest minor version of READER_MAJOR whose keys this SDK knows (the exporter writes
+#: it: 1.1 adds the tasks' "kind", "results" and "needs")
+LATEST_VERSION = (1, 1)
 READER_MAJOR = 1  # the major version this reader understands (any minor)
 FORMAT_NAME = "argus-engine"
 MIN_SIZE = HEADER.size + TRAILER.size
@@ -201,7 +204,8 @@ def check_references(manifest: dict[str, Any], blob_names: Collection[str]) -> N
                 if not isinstance(blob, str) or blob not in blob_names:
                     raise FormatError(f"{vwhere} role {role!r} names blob {blob!r}, "
                                       "which the bundle does not contain")
-    for tname, task in manifest["tasks"].items():
+    tasks = manifest["tasks"]
+    for tname, task in tasks.items():
         _expect(task, dict, f"task {tname!r}")
         for key in ("graph", "backbone"):
             if key == "backbone" and "backbone" not in task:
@@ -209,6 +213,14 @@ def check_references(manifest: dict[str, Any], blob_names: Collection[str]) -> N
             ref = task.get(key)
             if not isinstance(ref, str) or ref not in graphs:
                 raise FormatError(f"task {tname!r} {key} {ref!r} is not an entry of 'graphs'")
+        if "kind" in task:  # format 1.1
+            _expect(task["kind"], str, f"task {tname!r} 'kind'")
+        if "needs" in task:
+            for i, need in enumerate(_expect(task["needs"], list, f"task {tname!r} 'needs'")):
+                ref = _expect(need, dict, f"task {tname!r} needs[{i}]").get("task")
+                if not isinstance(ref, str) or ref not in tasks:
+                    raise FormatError(f"task {tname!r} needs[{i}] task {ref!r} is not an "
+                                      "entry of 'tasks'")
 
 
 def parse_blob_table(table: Any) -> list[BlobInfo]:

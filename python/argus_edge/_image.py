@@ -1,4 +1,9 @@
-"""Turning what users pass as an image into an (H, W, 3) uint8 array for the core."""
+"""Turning what users pass as an image into an array for the core.
+
+Conversions only: files and PIL images are decoded to RGB, uint8 grayscale and RGBA
+arrays become RGB, other pixel layouts are made contiguous. What an image array may be
+(dtype, shape, size) is checked once, by the core (``csrc/python/image_arg.h``).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import ImageError, ImageNotFoundError, InvalidArgumentError
+from ._errors import ImageError, ImageNotFoundError
 
 __all__ = ["as_image", "read_image"]
 
-_COLORS = ("RGB", "BGR")
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -34,24 +38,24 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageError(f"cannot read image {shown!r}: {e}") from e
 
 
-def as_image(image: Any, color: str = "RGB") -> tuple[np.ndarray, str]:
+def as_image(image: Any, color: str = "RGB") -> tuple[Any, str]:
     """One image as (array, color) for the core.
 
     Args:
-        image: a path (str / PathLike), a PIL image, or a numpy uint8 array of shape
-            (H, W, 3) (``color`` says RGB or BGR), (H, W) grayscale or (H, W, 4) with
-            alpha (dropped).
-        color: channel order of a numpy array: ``"RGB"`` or ``"BGR"`` (OpenCV).
+        image: a path (str / PathLike), a PIL image, or a numpy array: uint8 (H, W, 3)
+            (``color`` says RGB or BGR), (H, W) grayscale or (H, W, 4) with alpha
+            (dropped) are converted; other arrays go to the core as they are, which
+            says what is wrong with them.
+        color: channel order of a numpy array (``"RGB"`` or ``"BGR"``, checked by the
+            core).
 
     Returns:
-        (H, W, 3) uint8 array with contiguous pixels, and its colour order.
+        The array and its colour order (RGB for decoded files and PIL images).
 
     Raises:
-        ImageError: wrong type, dtype, shape or size zero, or an unreadable file.
-        InvalidArgumentError: ``color`` is not RGB or BGR.
+        ImageNotFoundError: a path that does not exist.
+        ImageError: an unreadable file, or an object that is none of the above.
     """
-    if color not in _COLORS:
-        raise InvalidArgumentError(f"color must be 'RGB' or 'BGR', got {color!r}")
     if isinstance(image, (str, bytes, os.PathLike)):
         return read_image(image), "RGB"
     if _is_pil(image):
@@ -59,20 +63,12 @@ def as_image(image: Any, color: str = "RGB") -> tuple[np.ndarray, str]:
     if not isinstance(image, np.ndarray):
         raise ImageError(f"image must be a path, a PIL image or a numpy array, "
                          f"got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise ImageError(f"image dtype must be uint8 (0..255), got {image.dtype}; "
-                         "convert with (x * 255).clip(0, 255).astype(np.uint8) if it is "
-                         "float in [0, 1]")
-    if image.ndim == 2:
+    if image.dtype == np.uint8 and image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
-    elif image.ndim == 3 and image.shape[2] == 4:
+    elif image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 4:
         image = image[..., :3]
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ImageError(f"image must have shape (H, W, 3), (H, W) or (H, W, 4), "
-                         f"got {image.shape}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ImageError(f"image is empty: shape {image.shape}")
-    if image.strides[2] != 1 or image.strides[1] != 3 or image.strides[0] < 0:
+    if image.ndim == 3 and image.shape[2] == 3 and (
+            image.strides[2] != 1 or image.strides[1] != 3 or image.strides[0] < 0):
         image = np.ascontiguousarray(image)
     return image, color
 

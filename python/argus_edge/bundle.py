@@ -29,8 +29,7 @@ from ._bundle_format import BlobInfo
 from ._errors import BundleError, BundleNotFoundError, InvalidArgumentError
 from ._version import __version__
 
-# describe() lives in its own module; re-exported here as part of the bundle API
-from ._bundle_describe import describe  # noqa: E402  (imports Bundle lazily)
+from ._bundle_describe import describe_open
 
 __all__ = ["BlobInfo", "Bundle", "describe", "read_bundle", "write_bundle"]
 
@@ -238,9 +237,29 @@ def read_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
     return Bundle(path, verify=verify)
 
 
+def describe(bundle: Bundle | str | os.PathLike) -> str:
+    """A human-readable summary of a bundle (what ``argus-edge info`` prints).
+
+    Args:
+        bundle: an open :class:`Bundle`, or the path of one (opened and verified here).
+
+    Returns:
+        Several lines: format and provenance, model, preprocessing, every task with its
+        decoder kind, graph and parameters, every graph with its variants and blob sizes.
+
+    Raises:
+        BundleError: ``bundle`` is a path to an invalid bundle.
+    """
+    if isinstance(bundle, Bundle):
+        return describe_open(bundle)
+    with read_bundle(bundle) as opened:
+        return describe_open(opened)
+
+
 def write_bundle(path: str | os.PathLike, manifest: Mapping[str, Any],
                  blobs: Mapping[str, bytes | os.PathLike], *,
-                 media_types: Mapping[str, str] | None = None) -> Path:
+                 media_types: Mapping[str, str] | None = None,
+                 version: tuple[int, int] | None = None) -> Path:
     """Writes a bundle atomically: a crash never leaves a partial file under ``path``.
 
     The manifest is copied (the caller's dict is not modified); ``"format"``,
@@ -255,6 +274,10 @@ def write_bundle(path: str | os.PathLike, manifest: Mapping[str, Any],
             (``os.PathLike``; a plain ``str`` is refused as ambiguous). Written in this order.
         media_types: blob name → media type, overriding the guess from the extension
             (``.onnx`` → ``application/x-onnx``, otherwise ``application/octet-stream``).
+        version: the format version to write, ``(1, minor)``; default 1.0. A manifest
+            that uses the keys of a later minor version names it here (the exporter
+            writes :data:`~argus_edge._bundle_format.LATEST_VERSION`, 1.1); the
+            manifest's ``"format_version"``, when given, must equal it.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -266,10 +289,11 @@ def write_bundle(path: str | os.PathLike, manifest: Mapping[str, Any],
         OSError: the bundle cannot be written (nothing is left behind).
     """
     target = Path(path)
+    version = _writer_version(version)
     sources = _blob_sources(blobs)
     try:
-        doc = _prepare_manifest(manifest)
-        fmt.check_manifest(doc, fmt.WRITER_VERSION)
+        doc = _prepare_manifest(manifest, version)
+        fmt.check_manifest(doc, version)
         fmt.check_references(doc, blobs.keys())
     except fmt.FormatError as e:
         raise InvalidArgumentError(f"invalid manifest: {e}") from None
@@ -288,7 +312,7 @@ def write_bundle(path: str | os.PathLike, manifest: Mapping[str, Any],
         manifest_bytes = fmt.encode_manifest({**doc, "blobs": [i.to_json() for i in written]})
         if len(manifest_bytes) != manifest_size:  # hashes have a fixed length: cannot happen
             raise AssertionError("manifest size changed after hashing the blobs")
-        header = fmt.Header(*fmt.WRITER_VERSION, 0, fmt.HEADER.size, manifest_size,
+        header = fmt.Header(*version, 0, fmt.HEADER.size, manifest_size,
                             hashlib.sha256(manifest_bytes).digest()).pack()
         out.seek(0)
         out.write(header + manifest_bytes)
@@ -327,13 +351,24 @@ def _blob_sources(blobs: Mapping[str, Any]) -> list[tuple[str, Path | memoryview
     return sources
 
 
-def _prepare_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
+def _writer_version(version: tuple[int, int] | None) -> tuple[int, int]:
+    if version is None:
+        return fmt.WRITER_VERSION
+    ok = (isinstance(version, (tuple, list)) and len(version) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool) for v in version)
+          and version[0] == fmt.READER_MAJOR and 0 <= version[1] <= 0xFFFF)
+    if not ok:
+        raise InvalidArgumentError(f"version must be ({fmt.READER_MAJOR}, minor), got {version!r}")
+    return int(version[0]), int(version[1])
+
+
+def _prepare_manifest(manifest: Mapping[str, Any], version: tuple[int, int]) -> dict[str, Any]:
     """A JSON-checked deep copy with the writer's defaults and without ``"blobs"``."""
     if not isinstance(manifest, Mapping):
         raise fmt.FormatError(f"must be a mapping, got {type(manifest).__name__}")
     given = fmt.decode_manifest(fmt.encode_manifest(dict(manifest)))
     given.pop("blobs", None)
-    return {"format": fmt.FORMAT_NAME, "format_version": list(fmt.WRITER_VERSION),
+    return {"format": fmt.FORMAT_NAME, "format_version": list(version),
             "sdk_version": __version__,
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), **given}
 

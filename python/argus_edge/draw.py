@@ -1,15 +1,16 @@
 """Visualization of a :class:`~argus_edge.results.Result` (numpy + Pillow only).
 
-``draw(result)`` returns one PIL image: the photo with the instance masks, boxes with
-class names and scores, and skeletons drawn over it; then, side by side at the same
-height, the semantic map in class colours (blended with the photo) and the depth map
+``draw(result)`` returns one PIL image: each task's result draws itself on a
+:class:`Canvas` (the result classes' ``draw`` methods): the photo with the instance masks,
+boxes with class names and scores, and skeletons drawn over it; then, side by side at the
+same height, the semantic map in class colours (blended with the photo) and the depth map
 in the turbo colour map (near = red, far = blue), when those tasks were run. The
 classification's top-1 is written in the corner.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .results import Result
 
-__all__ = ["PALETTE", "colorize_depth", "colorize_labels", "draw"]
+__all__ = ["PALETTE", "Canvas", "colorize_depth", "colorize_labels", "draw"]
 
 # 20 well-separated colours (Tableau 20 order, strong first); class i uses PALETTE[i % 20].
 PALETTE = np.array([
@@ -82,9 +83,96 @@ def _label(draw, xy: tuple[float, float], text: str, color, font) -> None:
     draw.text((x + 2 - left, y + 2 - top), text, fill=(255, 255, 255), font=font)
 
 
+class Canvas:
+    """What the results of one image draw themselves onto (each result class's ``draw``).
+
+    Pixel overlays (:meth:`blend`) go into the photo first, then the vector shapes
+    (:meth:`box`, :meth:`skeletons`; boxes below skeletons), then the caption; the panels
+    (:meth:`panel`) follow the photo side by side, ordered by their ``order``.
+
+    Attributes:
+        image: (H, W, 3) uint8 RGB, the photo the tasks ran on (read-only).
+        score_threshold, keypoint_threshold, mask_alpha, seg_alpha: the drawing style.
+        caption: text written in the bottom-left corner ("" for none).
+    """
+
+    _BOXES, _SKELETONS = 0, 1  # shape layers
+
+    def __init__(self, image: np.ndarray, *, score_threshold: float, keypoint_threshold: float,
+                 mask_alpha: float, seg_alpha: float) -> None:
+        self.image = image
+        self.score_threshold, self.keypoint_threshold = score_threshold, keypoint_threshold
+        self.mask_alpha, self.seg_alpha = mask_alpha, seg_alpha
+        self.caption = ""
+        self._photo = np.array(image, dtype=np.float32)
+        h, w = self._photo.shape[:2]
+        self._line = max(1, round(min(h, w) / 200))
+        self._font = _font(max(10, min(h, w) // 40))
+        self._shapes: list[tuple[int, Any]] = []
+        self._panels: list[tuple[int, np.ndarray]] = []
+
+    @staticmethod
+    def color(label: int) -> np.ndarray:
+        """The colour of class ``label`` (:data:`PALETTE`)."""
+        return PALETTE[int(label) % len(PALETTE)]
+
+    def blend(self, mask: np.ndarray, color: np.ndarray, alpha: float) -> None:
+        """Mixes ``color`` into the photo where ``mask`` is true."""
+        photo = self._photo
+        photo[mask] = photo[mask] * (1 - alpha) + color.astype(np.float32) * alpha
+
+    def box(self, box: np.ndarray, text: str, color: np.ndarray) -> None:
+        """A box outline with a filled tag holding ``text`` at its top-left corner."""
+        self._shapes.append((self._BOXES, (box, text, color)))
+
+    def skeletons(self, keypoints: Any) -> None:
+        """The skeletons of a :class:`~argus_edge.results.Keypoints`."""
+        self._shapes.append((self._SKELETONS, keypoints))
+
+    def panel(self, image: np.ndarray, order: int = 0) -> None:
+        """An (H, W, 3) uint8 image shown beside the photo (lower ``order`` first)."""
+        self._panels.append((order, image))
+
+    def render(self) -> Image.Image:
+        """The photo with everything drawn, then the panels."""
+        from PIL import Image, ImageDraw
+
+        image = Image.fromarray(self._photo.clip(0, 255).astype(np.uint8))
+        canvas = ImageDraw.Draw(image)
+        for layer, shape in sorted(self._shapes, key=lambda s: s[0]):
+            if layer == self._BOXES:
+                box, text, color = shape
+                canvas.rectangle(box.tolist(), outline=tuple(int(c) for c in color),
+                                 width=self._line)
+                _label(canvas, (float(box[0]), float(box[1])), text, color, self._font)
+            else:
+                self._draw_skeletons(canvas, shape)
+        if self.caption:
+            _label(canvas, (2.0, float(self._photo.shape[0])), self.caption, (40, 40, 40),
+                   self._font)
+        if not self._panels:
+            return image
+        panels = [p for _, p in sorted(self._panels, key=lambda p: p[0])]
+        return Image.fromarray(np.concatenate([np.asarray(image)] + panels, axis=1))
+
+    def _draw_skeletons(self, canvas, kp: Any) -> None:
+        line = self._line
+        for person, score in zip(kp.keypoints, kp.scores):
+            if score < self.score_threshold:
+                continue
+            visible = person[:, 2] >= self.keypoint_threshold
+            for a, b in kp.skeleton:
+                if a < len(person) and b < len(person) and visible[a] and visible[b]:
+                    canvas.line([tuple(person[a, :2]), tuple(person[b, :2])],
+                                fill=(0, 255, 128), width=line + 1)
+            r_dot = line + 1
+            for x, y, _ in person[visible]:
+                canvas.ellipse([x - r_dot, y - r_dot, x + r_dot, y + r_dot], fill=(255, 40, 40))
+
+
 def draw(result: Result, *, score_threshold: float = 0.3, keypoint_threshold: float = 0.2,
          mask_alpha: float = 0.45, seg_alpha: float = 0.6) -> Image.Image:
-    """Draws every task of ``result``.
+    """Draws every task of ``result``: each task's result draws itself on a :class:`Canvas`.
 
     Args:
         result: what Session.run returned for one image.
@@ -94,63 +182,11 @@ def draw(result: Result, *, score_threshold: float = 0.3, keypoint_threshold: fl
         seg_alpha: opacity of the semantic colours over the photo in the seg panel.
 
     Returns:
-        An RGB PIL image: the annotated photo, then the seg and depth panels if present.
+        An RGB PIL image: the annotated photo, then the panels (seg, depth) if present.
     """
-    from PIL import Image, ImageDraw
-
-    from .results import Classification, DepthMap, Detections, Keypoints, SegMap
-
-    photo = np.array(result.image, dtype=np.float32)
-    h, w = photo.shape[:2]
-    line = max(1, round(min(h, w) / 200))
-    font = _font(max(10, min(h, w) // 40))
-    panels: dict[str, np.ndarray] = {}  # seg, then depth
-    boxes: list[tuple[np.ndarray, str, np.ndarray]] = []
-    skeletons: list[Keypoints] = []
-    caption = ""
+    canvas = Canvas(result.image, score_threshold=score_threshold,
+                    keypoint_threshold=keypoint_threshold, mask_alpha=mask_alpha,
+                    seg_alpha=seg_alpha)
     for task, r in result.tasks.items():
-        if isinstance(r, Detections):
-            keep = r.scores >= score_threshold
-            if r.masks is not None:
-                for mask, label in zip(r.masks[keep], r.labels[keep]):
-                    color = PALETTE[label % len(PALETTE)].astype(np.float32)
-                    photo[mask] = photo[mask] * (1 - mask_alpha) + color * mask_alpha
-            for box, name, label, score in zip(r.boxes[keep], np.array(r.names)[keep],
-                                               r.labels[keep], r.scores[keep]):
-                boxes.append((box, f"{name} {score:.2f}", PALETTE[label % len(PALETTE)]))
-        elif isinstance(r, Keypoints):
-            skeletons.append(r)
-        elif isinstance(r, SegMap):
-            colors = colorize_labels(r.labels).astype(np.float32)
-            fg = (r.labels != 0)[..., None]
-            blend = np.where(fg, result.image * (1 - seg_alpha) + colors * seg_alpha,
-                             result.image * 0.5)
-            panels["seg"] = blend.astype(np.uint8)
-        elif isinstance(r, DepthMap):
-            panels["depth"] = colorize_depth(r.depth)
-        elif isinstance(r, Classification) and len(r.labels):
-            caption = f"{task}: {r.top1} {float(r.probabilities[0]):.2f}"
-    image = Image.fromarray(photo.clip(0, 255).astype(np.uint8))
-    canvas = ImageDraw.Draw(image)
-    for box, text, color in boxes:
-        canvas.rectangle(box.tolist(), outline=tuple(int(c) for c in color), width=line)
-        _label(canvas, (float(box[0]), float(box[1])), text, color, font)
-    for kp in skeletons:
-        for person, score in zip(kp.keypoints, kp.scores):
-            if score < score_threshold:
-                continue
-            visible = person[:, 2] >= keypoint_threshold
-            for a, b in kp.skeleton:
-                if a < len(person) and b < len(person) and visible[a] and visible[b]:
-                    canvas.line([tuple(person[a, :2]), tuple(person[b, :2])],
-                                fill=(0, 255, 128), width=line + 1)
-            r_dot = line + 1
-            for x, y, _ in person[visible]:
-                canvas.ellipse([x - r_dot, y - r_dot, x + r_dot, y + r_dot], fill=(255, 40, 40))
-    if caption:
-        _label(canvas, (2.0, float(h)), caption, (40, 40, 40), font)
-    if not panels:
-        return image
-    order = [panels[k] for k in ("seg", "depth") if k in panels]
-    strip = np.concatenate([np.asarray(image)] + order, axis=1)
-    return Image.fromarray(strip)
+        r.draw(canvas, task)
+    return canvas.render()

@@ -1,18 +1,23 @@
 """Typed results of :meth:`argus_edge.Session.run`.
 
+The C++ core returns each task's result as named arrays and the task's decoder kind
+(the bundle's manifest declares both). The result class of each kind is found in a table
+(:func:`register_result`, :func:`result_class`); each class builds itself from the arrays
+(``from_arrays``) and draws itself (``draw``, used by :func:`argus_edge.draw.draw`).
 Every per-task result is a frozen dataclass whose arrays are read-only numpy arrays in
 image pixels (the image given to ``run``, not the model's input size):
 
-===========  ==================  =====================================================
-task         class               arrays
-===========  ==================  =====================================================
-det          :class:`Detections`  boxes (N, 4) xyxy float32, scores (N,), labels (N,)
-inst         :class:`Detections`  the same + masks (N, H, W) bool
-pose         :class:`Keypoints`   keypoints (N, K, 3) x, y, score; the person boxes
-sem, parts   :class:`SegMap`      labels (H, W) int32 class indices
-depth        :class:`DepthMap`    depth (H, W) float32
-cls          :class:`Classification`  labels (k,) best first, probabilities (k,)
-===========  ==================  =====================================================
+=====================  ========================  ===========================================
+decoder kind           class                     arrays
+=====================  ========================  ===========================================
+dense_detection        :class:`Detections`       boxes (N, 4) xyxy float32, scores, labels
+prototype_masks        :class:`Detections`       the same + masks (N, H, W) bool
+topdown_keypoints      :class:`Keypoints`        keypoints (N, K, 3) x, y, score; the boxes
+label_map              :class:`SegMap`           labels (H, W) int32 class indices
+value_map              :class:`DepthMap`         depth (H, W) float32
+classification         :class:`Classification`   labels (k,) best first, probabilities (k,)
+any other kind         :class:`TaskArrays`       the arrays as the core returned them
+=====================  ========================  ===========================================
 
 Coordinates use the pixel-edge convention (pixel ``(i, j)`` covers ``[i, i+1)``);
 keypoints are at pixel centres. ``Result.to_dict()`` / ``to_json()`` give plain
@@ -22,13 +27,16 @@ JSON-ready data (maps as nested lists only when asked: they are large).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from ._errors import UnknownTaskError
+from ._errors import InvalidArgumentError, UnknownTaskError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .draw import Canvas
 
 __all__ = [
     "Classification",
@@ -37,8 +45,46 @@ __all__ = [
     "Keypoints",
     "Result",
     "SegMap",
+    "TaskArrays",
     "TaskResult",
+    "build_result",
+    "register_result",
+    "result_class",
 ]
+
+#: decoder kind -> result class
+_RESULT_TYPES: dict[str, type] = {}
+
+
+def register_result(*kinds: str) -> Callable[[type], type]:
+    """Class decorator: the result class of these decoder kinds.
+
+    The class provides ``from_arrays(arrays, task)`` (a classmethod: the core's named
+    arrays and the task's description, see :meth:`argus_edge.Session.task_info`),
+    ``draw(canvas, task)`` and ``to_dict(maps=False)``.
+
+    Raises:
+        InvalidArgumentError: a kind already has a class.
+    """
+    def wrap(cls: type) -> type:
+        for kind in kinds:
+            if kind in _RESULT_TYPES:
+                raise InvalidArgumentError(f"decoder kind {kind!r} already has a result class "
+                                           f"({_RESULT_TYPES[kind].__name__})")
+            _RESULT_TYPES[kind] = cls
+        return cls
+    return wrap
+
+
+def result_class(kind: str) -> type:
+    """The result class of ``kind`` (:class:`TaskArrays` for kinds without one)."""
+    return _RESULT_TYPES.get(kind, TaskArrays)
+
+
+def build_result(kind: str, arrays: Mapping[str, np.ndarray],
+                 task: Mapping[str, Any]) -> TaskResult:
+    """The typed result of one task from the core's arrays, through the kind table."""
+    return result_class(kind).from_arrays(arrays, task)
 
 
 def _frozen(array: np.ndarray, dtype=None) -> np.ndarray:
@@ -58,6 +104,11 @@ def _names(class_names: tuple[str, ...], labels: np.ndarray) -> list[str]:
     return [class_names[i] if 0 <= i < len(class_names) else str(i) for i in labels.tolist()]
 
 
+def _classes(task: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(task.get("classes") or ())
+
+
+@register_result("dense_detection", "prototype_masks")
 @dataclass(frozen=True)
 class Detections:
     """Boxes of ``det`` (and ``inst``, with masks), best score first.
@@ -86,10 +137,27 @@ class Detections:
     def __len__(self) -> int:
         return int(self.scores.shape[0])
 
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], task: Mapping[str, Any]) -> Detections:
+        """From ``boxes``, ``scores``, ``labels`` and (``prototype_masks``) ``masks``."""
+        masks = arrays.get("masks")
+        return cls(arrays["boxes"], arrays["scores"], arrays["labels"], _classes(task),
+                   None if masks is None else masks.view(bool))
+
     @property
     def names(self) -> list[str]:
         """The class name of each detection."""
         return _names(self.class_names, self.labels)
+
+    def draw(self, canvas: Canvas, task: str) -> None:
+        """Masks blended into the photo, boxes with class names and scores over it."""
+        keep = self.scores >= canvas.score_threshold
+        if self.masks is not None:
+            for mask, label in zip(self.masks[keep], self.labels[keep]):
+                canvas.blend(mask, canvas.color(label), canvas.mask_alpha)
+        for box, name, label, score in zip(self.boxes[keep], np.array(self.names)[keep],
+                                           self.labels[keep], self.scores[keep]):
+            canvas.box(box, f"{name} {score:.2f}", canvas.color(label))
 
     def to_dict(self, maps: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -105,6 +173,7 @@ class Detections:
         return out
 
 
+@register_result("topdown_keypoints")
 @dataclass(frozen=True)
 class Keypoints:
     """Top-down pose: one skeleton per detected person.
@@ -131,6 +200,19 @@ class Keypoints:
     def __len__(self) -> int:
         return int(self.keypoints.shape[0])
 
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], task: Mapping[str, Any]) -> Keypoints:
+        """From ``keypoints``, ``boxes`` and ``scores``; names and the (1-based) skeleton
+        from the task's params."""
+        params = task.get("params") or {}
+        skeleton = tuple((int(a) - 1, int(b) - 1) for a, b in params.get("skeleton") or ())
+        return cls(arrays["keypoints"], arrays["boxes"], arrays["scores"],
+                   tuple(params.get("keypoints") or ()), skeleton)
+
+    def draw(self, canvas: Canvas, task: str) -> None:
+        """Each person's skeleton (limbs and keypoints above the keypoint threshold)."""
+        canvas.skeletons(self)
+
     def to_dict(self, maps: bool = False) -> dict[str, Any]:
         return {
             "keypoints": _rounded(self.keypoints, 2),
@@ -140,6 +222,7 @@ class Keypoints:
         }
 
 
+@register_result("label_map")
 @dataclass(frozen=True)
 class SegMap:
     """Semantic segmentation at image resolution.
@@ -155,6 +238,20 @@ class SegMap:
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", _frozen(self.labels, np.int32))
 
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], task: Mapping[str, Any]) -> SegMap:
+        """From ``label_map``."""
+        return cls(arrays["label_map"], _classes(task))
+
+    def draw(self, canvas: Canvas, task: str) -> None:
+        """A panel: class colours blended with the photo (background dimmed)."""
+        from .draw import colorize_labels
+        colors = colorize_labels(self.labels).astype(np.float32)
+        fg = (self.labels != 0)[..., None]
+        image, alpha = canvas.image, canvas.seg_alpha
+        blend = np.where(fg, image * (1 - alpha) + colors * alpha, image * 0.5)
+        canvas.panel(blend.astype(np.uint8), order=0)
+
     def areas(self) -> dict[str, int]:
         """Pixels per class present in the map."""
         ids, counts = np.unique(self.labels, return_counts=True)
@@ -167,6 +264,7 @@ class SegMap:
         return out
 
 
+@register_result("value_map")
 @dataclass(frozen=True)
 class DepthMap:
     """Dense depth at image resolution.
@@ -181,6 +279,16 @@ class DepthMap:
     def __post_init__(self) -> None:
         object.__setattr__(self, "depth", _frozen(self.depth, np.float32))
 
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], task: Mapping[str, Any]) -> DepthMap:
+        """From ``value_map``."""
+        return cls(arrays["value_map"])
+
+    def draw(self, canvas: Canvas, task: str) -> None:
+        """A panel: the map in the turbo colour map (near red, far blue)."""
+        from .draw import colorize_depth
+        canvas.panel(colorize_depth(self.depth), order=1)
+
     def to_dict(self, maps: bool = False) -> dict[str, Any]:
         d = self.depth
         out: dict[str, Any] = {"shape": list(d.shape)}
@@ -191,6 +299,7 @@ class DepthMap:
         return out
 
 
+@register_result("classification")
 @dataclass(frozen=True)
 class Classification:
     """Image classification: the top-k classes.
@@ -209,6 +318,17 @@ class Classification:
         object.__setattr__(self, "labels", _frozen(self.labels, np.int64))
         object.__setattr__(self, "probabilities", _frozen(self.probabilities, np.float32))
 
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray],
+                    task: Mapping[str, Any]) -> Classification:
+        """From ``class_labels`` and ``class_scores``."""
+        return cls(arrays["class_labels"], arrays["class_scores"], _classes(task))
+
+    def draw(self, canvas: Canvas, task: str) -> None:
+        """The top-1 class and its probability as the caption."""
+        if len(self.labels):
+            canvas.caption = f"{task}: {self.top1} {float(self.probabilities[0]):.2f}"
+
     @property
     def names(self) -> list[str]:
         return _names(self.class_names, self.labels)
@@ -223,7 +343,42 @@ class Classification:
                 "probabilities": _rounded(self.probabilities, 4)}
 
 
-TaskResult = Union[Detections, Keypoints, SegMap, DepthMap, Classification]
+@dataclass(frozen=True)
+class TaskArrays:
+    """The result of a task whose decoder kind has no result class here: the arrays as
+    the core returned them (a bundle made by a newer argus-edge, or a kind registered by
+    an application).
+
+    Attributes:
+        kind: the decoder kind.
+        arrays: array name -> read-only array, in the kind's order.
+    """
+
+    kind: str
+    arrays: Mapping[str, np.ndarray]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "arrays", {k: _frozen(v) for k, v in self.arrays.items()})
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], task: Mapping[str, Any]) -> TaskArrays:
+        return cls(str(task.get("kind", "")), dict(arrays))
+
+    def draw(self, canvas: Canvas, task: str) -> None:
+        """Nothing: the kind's meaning is not known here."""
+
+    def to_dict(self, maps: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind,
+                               "shapes": {k: list(v.shape) for k, v in self.arrays.items()}}
+        if maps:
+            out["arrays"] = {k: v.tolist() for k, v in self.arrays.items()}
+        return out
+
+
+TaskResult = Union[Detections, Keypoints, SegMap, DepthMap, Classification, TaskArrays]
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,46 @@
-"""Run one graph of a bundle on an inference engine (ONNX Runtime or OpenVINO).
+"""Run one graph of a bundle on an inference engine from Python.
 
-A :class:`GraphRunner` takes named numpy inputs and returns named numpy outputs. The
-engines are optional dependencies imported on first use; a missing one raises
+A :class:`GraphRunner` takes named numpy inputs and returns named numpy outputs. Each
+backend of the registry (:mod:`argus_edge.backends`) that Python can run has one opener,
+registered here under its name with :func:`register_runner`; the engines are optional
+dependencies imported on first use, and a missing one raises
 :class:`~argus_edge.BackendUnavailableError` naming the package to install — there is no
-silent fallback to another backend. Torch-free, like the rest of the runtime package.
+silent fallback to another backend. The exporter's validation and the quantizer use these
+runners; ``argus_edge.Session`` uses them (:func:`python_providers`) for the backends
+libargus has no engine of its own for. Torch-free, like the rest of the runtime package.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+import importlib.util
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from . import backends
 from ._errors import BackendUnavailableError, BundleError, InvalidArgumentError
 
-__all__ = ["GraphRunner", "RunnerOptions", "open_graph", "variant_names"]
+__all__ = ["GraphRunner", "RunnerOptions", "open_blobs", "open_graph", "python_providers",
+           "register_runner", "variant_names"]
 
-_PACKAGES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
+#: opener(name, blobs, options) -> (input names, output names, run(feeds) -> outputs)
+Opener = Callable[[str, Mapping[str, Any], "RunnerOptions"], tuple[list, list, Callable]]
+_OPENERS: dict[str, Opener] = {}
+
+
+def register_runner(backend: str) -> Callable[[Opener], Opener]:
+    """Registers the Python opener of ``backend``'s graphs (a name of the backend registry).
+
+    The opener gets the graph name, the variant's blobs by role (bytes-like) and the
+    :class:`RunnerOptions`, and returns ``(inputs, outputs, run)``.
+    """
+    def wrap(opener: Opener) -> Opener:
+        _OPENERS[backend] = opener
+        return opener
+    return wrap
 
 
 @dataclass(frozen=True)
@@ -98,53 +119,98 @@ def open_graph(bundle, graph: str, variant: str,
         raise BundleError(f"graph {graph!r} has no variant {variant!r}; "
                           f"it has {sorted(variants)}")
     spec = variants[variant]
-    backend = spec["backend"]
     custom = bundle.graphs[graph].get("custom_ops") or []
-    if custom and not (backend == "openvino" and options.extensions):
+    backend = backends.get(spec["backend"])
+    if custom and not (backend.custom_ops and options.extensions):
         raise BackendUnavailableError(
             f"graph {graph!r} uses custom nodes {custom}: it needs the argus-edge kernel "
-            f"extension (OpenVINO: RunnerOptions(extensions=...)); {backend} cannot run it")
-    if backend == "onnxruntime":
-        return _open_onnxruntime(bundle, graph, variant, spec, options)
-    if backend == "openvino":
-        return _open_openvino(bundle, graph, variant, spec, options)
-    raise BackendUnavailableError(f"graph {graph!r} variant {variant!r} is for backend "
-                                  f"{backend!r}, which the Python runners do not provide")
+            f"extension (RunnerOptions(extensions=...)); {backend.name} cannot run it")
+    blobs = {role: bundle.blob(name) for role, name in spec["blobs"].items()}
+    return open_blobs(backend.name, graph, variant, blobs, options)
+
+
+def open_blobs(backend: str, graph: str, variant: str, blobs: Mapping[str, Any],
+               options: RunnerOptions | None = None) -> GraphRunner:
+    """A runner of one graph variant given its blobs by role (``{"model": bytes}``).
+
+    Raises:
+        BackendUnavailableError: Python has no runner for ``backend``, or its package is
+            not installed.
+    """
+    opener = _OPENERS.get(backend)
+    if opener is None:
+        raise BackendUnavailableError(f"graph {graph!r} variant {variant!r} is for backend "
+                                      f"{backend!r}, which the Python runners do not provide")
+    inputs, outputs, run = opener(graph, blobs, options or RunnerOptions())
+    return GraphRunner(graph, variant, backend, inputs, outputs, run)
 
 
 def _engine(backend: str):
+    package = backends.get(backend).python_package
     try:
-        return importlib.import_module(_PACKAGES[backend])
+        return importlib.import_module(package)
     except ImportError as e:
         raise BackendUnavailableError(
-            f"backend {backend!r} needs the {_PACKAGES[backend]!r} package "
-            f"(pip install {_PACKAGES[backend]}): {e}") from e
+            f"backend {backend!r} needs the {package!r} package "
+            f"(pip install {package}): {e}") from e
 
 
-def _open_onnxruntime(bundle, graph, variant, spec, options) -> GraphRunner:
+class _HostBackend:
+    """libargus's Backend protocol over the Python runners of one backend."""
+
+    def __init__(self, backend: str, options: Mapping[str, Any]) -> None:
+        self.backend = backend
+        self._options = RunnerOptions(threads=int(options.get("threads") or 0),
+                                      device=str(options.get("device") or "CPU"))
+        self._graphs: dict[str, GraphRunner] = {}
+
+    def load_graph(self, graph: str, variant: str, blobs: Mapping[str, Any]) -> None:
+        self._graphs[graph] = open_blobs(self.backend, graph, variant, blobs, self._options)
+
+    def run(self, graph: str, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self._graphs[graph].run(inputs)
+
+
+def python_providers() -> dict[str, Any]:
+    """The backends Python runs for libargus's Session: for each backend of the registry
+    that libargus did not build in and Python has a runner for, a factory of its
+    :class:`_HostBackend`, or why it cannot (its package is not installed)."""
+    out: dict[str, Any] = {}
+    for b in backends.all_backends():
+        if b.built_in or b.name not in _OPENERS:
+            continue
+        if importlib.util.find_spec(b.python_package) is None:
+            out[b.name] = (f"the {b.python_package} package is not installed "
+                           f"(pip install {b.python_package})")
+        else:
+            out[b.name] = (lambda name: lambda options: _HostBackend(name, options))(b.name)
+    return out
+
+
+@register_runner("onnxruntime")
+def _open_onnxruntime(graph: str, blobs: Mapping[str, Any], options: RunnerOptions):
     ort = _engine("onnxruntime")
     so = ort.SessionOptions()
     if options.threads:
         so.intra_op_num_threads = options.threads
     so.log_severity_level = 3
-    data = bytes(bundle.blob(spec["blobs"]["model"]))
-    sess = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(bytes(blobs["model"]), so, providers=["CPUExecutionProvider"])
     outputs = [o.name for o in sess.get_outputs()]
 
     def run(feeds):
         return dict(zip(outputs, sess.run(outputs, feeds)))
 
-    return GraphRunner(graph, variant, "onnxruntime", [i.name for i in sess.get_inputs()],
-                       outputs, run)
+    return [i.name for i in sess.get_inputs()], outputs, run
 
 
-def _open_openvino(bundle, graph, variant, spec, options) -> GraphRunner:
+@register_runner("openvino")
+def _open_openvino(graph: str, blobs: Mapping[str, Any], options: RunnerOptions):
     ov = _engine("openvino")
     core = ov.Core()
     for ext in options.extensions:
         core.add_extension(ext)
-    xml = bytes(bundle.blob(spec["blobs"]["xml"]))
-    weights = np.frombuffer(bundle.blob(spec["blobs"]["bin"]), dtype=np.uint8).copy()
+    xml = bytes(blobs["xml"])
+    weights = np.frombuffer(blobs["bin"], dtype=np.uint8).copy()
     model = core.read_model(model=xml, weights=ov.Tensor(weights))
     config: dict[str, Any] = dict(options.config)
     if options.precision_hint:
@@ -160,4 +226,4 @@ def _open_openvino(bundle, graph, variant, spec, options) -> GraphRunner:
         res = request.infer(feeds)
         return {name: np.array(res[port]) for name, port in zip(outputs, compiled.outputs)}
 
-    return GraphRunner(graph, variant, "openvino", inputs, outputs, run)
+    return inputs, outputs, run

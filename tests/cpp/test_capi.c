@@ -149,6 +149,42 @@ static void check_pose(const argus_result_t* r) {
   printf("pose: %zu people\n", people);
 }
 
+/* The generic accessors agree with the typed ones; the session reports kinds and choice. */
+static void check_arrays(const argus_session_t* s, const argus_result_t* r) {
+  argus_array_t a;
+  const argus_detection_t* d = NULL;
+  const int32_t* labels = NULL;
+  const char *kind = NULL, *backend = NULL, *variant = NULL, *precision = NULL, *task = NULL;
+  size_t n = 0, i, count = 0;
+  int32_t h = 0, w = 0;
+  CHECK(argus_session_task_kind(s, "det", &kind) == ARGUS_STATUS_OK);
+  CHECK(kind && strcmp(kind, "dense_detection") == 0);
+  CHECK(argus_session_task_kind(s, "teleport", &kind) == ARGUS_STATUS_UNKNOWN_TASK);
+  CHECK(argus_session_backend(s, &backend, &variant, &precision) == ARGUS_STATUS_OK);
+  CHECK(strcmp(backend, "openvino") == 0 && strcmp(variant, "openvino-fp32") == 0);
+  CHECK(strcmp(precision, "f32") == 0);
+  CHECK(argus_result_num_tasks(r, &count) == ARGUS_STATUS_OK && count == 6);
+  CHECK(argus_result_task(r, 0, &task, &kind) == ARGUS_STATUS_OK && strcmp(task, "det") == 0);
+  CHECK(argus_result_array(r, "det", "boxes", &a) == ARGUS_STATUS_OK);
+  CHECK(argus_result_detections(r, "det", &d, &n) == ARGUS_STATUS_OK);
+  CHECK(a.dtype == ARGUS_DTYPE_FLOAT32 && a.ndim == 2 && a.shape[0] == (int64_t)n);
+  CHECK(a.shape[1] == 4 && a.num_bytes == n * 4 * argus_dtype_size(a.dtype));
+  for (i = 0; i < n; ++i) {
+    const float* box = (const float*)a.data + 4 * i;
+    CHECK(box[0] == d[i].x1 && box[1] == d[i].y1 && box[2] == d[i].x2 && box[3] == d[i].y2);
+  }
+  CHECK(argus_result_array(r, "sem", "label_map", &a) == ARGUS_STATUS_OK);
+  CHECK(argus_result_label_map(r, "sem", &labels, &h, &w) == ARGUS_STATUS_OK);
+  CHECK(a.data == (const void*)labels && a.shape[0] == h && a.shape[1] == w);
+  CHECK(strcmp(argus_dtype_string(a.dtype), "int32") == 0);
+  CHECK(argus_result_array(r, "sem", "boxes", &a) == ARGUS_STATUS_UNKNOWN_TASK);
+  CHECK(argus_result_array(r, "sem", "label_map", NULL) == ARGUS_STATUS_INVALID_ARGUMENT);
+  CHECK(argus_result_num_arrays(r, "pose", &count) == ARGUS_STATUS_OK && count == 4);
+  CHECK(argus_result_array_at(r, "pose", 3, &a) == ARGUS_STATUS_OK);
+  CHECK(strcmp(a.name, "keypoints") == 0 && a.ndim == 3 && a.shape[2] == 3);
+  CHECK(argus_result_array_at(r, "pose", 4, &a) == ARGUS_STATUS_INVALID_ARGUMENT);
+}
+
 static void test_runs(argus_session_t* s) {
   const char* all[] = {"det", "inst", "sem", "depth", "cls", "pose"};
   const char* bad[] = {"det", "teleport"};
@@ -177,6 +213,7 @@ static void test_runs(argus_session_t* s) {
     check_detections(r, "inst");
     check_maps(r);
     check_pose(r);
+    check_arrays(s, r);
   }
   argus_result_release(r);
 }

@@ -1,5 +1,8 @@
 """CTest fixture of the C API tests: a tiny random Argus model exported to an OpenVINO
-FP32 bundle, and an 80x60 raw RGB image (seeded noise plus a bright rectangle).
+FP32 bundle, an 80x60 raw RGB image (seeded noise plus a bright rectangle), and
+toy.engine: the same bundle plus two tasks of decoder kinds no build has, which
+tests/cpp/test_decoder_registry.cpp registers at run time ("toy": kind "toy_logits" on
+the cls head; "counter": kind "toy_count", which needs "det").
 
 Usage: python tests/cpp/test_capi_fixture.py OUT_DIR  (run from the repository root).
 """
@@ -27,10 +30,34 @@ def main(out: Path) -> None:
         export_bundle(checkpoint, out / "tiny.tmp.engine",
                       ExportOptions(variants=("openvino-fp32",)))
         (out / "tiny.tmp.engine").replace(bundle)
+    toy = out / "toy.engine"
+    if not toy.exists():
+        write_toy_bundle(bundle, toy)
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, size=(60, 80, 3), dtype=np.uint8)
     image[10:50, 20:45] = (230, 180, 140)
     (out / "image_80x60.rgb").write_bytes(image.tobytes())
+
+
+def write_toy_bundle(bundle: Path, out: Path) -> None:
+    """``bundle`` plus the toy tasks (see the module docstring)."""
+    import json
+
+    from argus_edge.bundle import read_bundle, write_bundle
+
+    with read_bundle(bundle) as b:
+        manifest = json.loads(json.dumps(b.manifest))
+        cls, det = manifest["tasks"]["cls"], manifest["tasks"]["det"]
+        manifest["tasks"]["toy"] = {"kind": "toy_logits", "graph": cls["graph"],
+                                    "backbone": cls["backbone"],
+                                    "input_size": cls["input_size"]}
+        manifest["tasks"]["counter"] = {"kind": "toy_count", "graph": det["graph"],
+                                        "input_size": det["input_size"],
+                                        "needs": [{"task": "det", "arrays": ["boxes"]}]}
+        blobs = {name: bytes(b.blob(name)) for name in b.blob_names()}
+        write_bundle(out.with_suffix(".tmp"), manifest, blobs,
+                     version=tuple(manifest["format_version"]))
+    out.with_suffix(".tmp").replace(out)
 
 
 if __name__ == "__main__":

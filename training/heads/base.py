@@ -22,9 +22,26 @@ class TaskHead(nn.Module):
         forward(feats) -> dict[str, Tensor]
         loss(outputs, targets) -> dict[str, Tensor] with the weighted total under "loss"
         predict(outputs, ...) -> per-image predictions (the reference post-processing)
+    and say how the runtime decodes their outputs:
+        decoder_kind: the runtime's decoder kind (``csrc/session/decoders/<kind>.cpp``)
+        runtime_entry() -> the kind's fields of the bundle's task entry
+        export_input_size(image_size) -> the size the exported graphs take
     """
 
     task: ClassVar[str] = ""
+    #: the runtime decoder kind that turns this head's outputs into results
+    decoder_kind: ClassVar[str] = ""
+
+    def runtime_entry(self) -> dict[str, Any]:
+        """The kind's fields of this head's task entry in a bundle manifest
+        (docs/bundle_format.md §3.5): ``"postprocess"`` (the kind's parameters), any
+        other kind fields, and ``"needs"`` when the task needs other tasks' results."""
+        return {"postprocess": {}}
+
+    def export_input_size(self, image_size: tuple[int, int]) -> tuple[int, int]:
+        """The input size of this head's exported graphs for images of ``image_size``
+        (heads that run on crops have their own)."""
+        return tuple(int(v) for v in image_size)
 
     def forward(self, feats: Features) -> dict[str, torch.Tensor]:  # pragma: no cover
         raise NotImplementedError

@@ -37,6 +37,11 @@ class AttentionalPoolerHead(TaskHead):
     """Learned queries attend to the flattened tokens of several levels (with a level
     embedding), then a linear layer gives the logits."""
 
+    decoder_kind = "classification"
+
+    def runtime_entry(self) -> dict[str, Any]:
+        return {"postprocess": {"topk": min(5, self.cfg.num_classes)}}
+
     def __init__(self, cfg: ClsHeadConfig, in_channels: int) -> None:
         super().__init__()
         if cfg.class_names and len(cfg.class_names) != cfg.num_classes:

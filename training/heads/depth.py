@@ -62,6 +62,12 @@ class DepthHead(TaskHead):
         ``depth``: (B, 1, H/4, W/4) float, metres, in (0, max_depth).
     """
 
+    decoder_kind = "value_map"
+
+    def runtime_entry(self) -> dict[str, Any]:
+        return {"postprocess": {"max_depth": float(self.cfg.max_depth), "unit": "m",
+                                "resize": "bilinear"}}
+
     def __init__(self, cfg: DepthHeadConfig, in_channels: int) -> None:
         super().__init__()
         self.cfg, self.in_channels = cfg, in_channels

@@ -35,6 +35,9 @@ class PoseHeadConfig:
         heatmap_size: (h, w); must be ``input_size / 4`` (the neck's stride-4 map).
         input_size: crop size (H, W).
         blur_kernel: DARK's blur kernel size (11 for σ = 2).
+        person_source: the task whose boxes the runtime crops people from.
+        person_class: the class name of people in that task.
+        box_padding: each person box is padded by this factor to make its crop.
     """
 
     num_keypoints: int = 17
@@ -46,6 +49,9 @@ class PoseHeadConfig:
     heatmap_size: tuple[int, int] = (64, 48)
     input_size: tuple[int, int] = (256, 192)
     blur_kernel: int = 11
+    person_source: str = "det"
+    person_class: str = "person"
+    box_padding: float = 1.25
 
     def __post_init__(self) -> None:
         if self.keypoint_names and len(self.keypoint_names) != self.num_keypoints:
@@ -76,8 +82,26 @@ class PoseHead(TaskHead):
         nn.init.normal_(self.final.weight, std=0.001)
         nn.init.zeros_(self.final.bias)
 
+    decoder_kind = "topdown_keypoints"
+
     def forward(self, feats: Features) -> dict[str, torch.Tensor]:
         return {"heatmaps": self.final(self.conv(self.neck(feats)))}
+
+    def export_input_size(self, image_size: tuple[int, int]) -> tuple[int, int]:
+        return tuple(int(v) for v in self.cfg.input_size)  # person crops
+
+    def runtime_entry(self) -> dict[str, Any]:
+        c = self.cfg
+        # postprocess keeps the person source too: a format 1.0 runtime reads it there.
+        return {"keypoints": list(c.keypoint_names), "skeleton": [list(p) for p in c.skeleton],
+                "flip_pairs": [list(p) for p in c.flip_pairs],
+                "postprocess": {"heatmap_size": list(c.heatmap_size), "box_padding": c.box_padding,
+                                "codec": "udp", "refine": "dark",
+                                "blur_kernel": int(c.blur_kernel), "flip_test": True,
+                                "person_source": c.person_source,
+                                "person_class": c.person_class},
+                "needs": [{"task": c.person_source, "arrays": ["boxes", "scores", "labels"],
+                           "class": c.person_class, "crop": {"padding": c.box_padding}}]}
 
     def loss(self, outputs: dict[str, torch.Tensor],
              targets: dict[str, Any]) -> dict[str, torch.Tensor]:

@@ -72,6 +72,11 @@ class PPM(nn.Module):
 class UperNetHead(TaskHead):
     """UperNet over the four maps; logits at stride 4."""
 
+    decoder_kind = "label_map"
+
+    def runtime_entry(self) -> dict[str, Any]:
+        return {"postprocess": {"resize": "bilinear", "ignore_index": 255}}
+
     def __init__(self, cfg: SemHeadConfig, in_channels: int) -> None:
         super().__init__()
         if cfg.class_names and len(cfg.class_names) != cfg.num_classes:

@@ -71,6 +71,7 @@ class DenseHead(TaskHead):
     """
 
     with_masks = False
+    decoder_kind = "dense_detection"
 
     def __init__(self, cfg: DetHeadConfig, in_channels: int) -> None:
         super().__init__()
@@ -163,6 +164,9 @@ class DenseHead(TaskHead):
             params["mask_threshold"] = c.mask_threshold
         return params
 
+    def runtime_entry(self) -> dict[str, Any]:
+        return {"postprocess": {**self.postprocess_params(), "strides": list(self.cfg.strides)}}
+
     def predict(self, outputs: dict[str, torch.Tensor], input_size: tuple[int, int] | None = None,
                 transforms: list[Any] | None = None, **_: Any) -> list[dict[str, np.ndarray]]:
         """Reference post-processing of every image (:func:`.postprocess.postprocess_detections`).
@@ -210,6 +214,7 @@ class InstHead(DenseHead):
     """``inst``: boxes plus YOLACT-style masks (prototypes + per-point coefficients)."""
 
     with_masks = True
+    decoder_kind = "prototype_masks"
 
     def __init__(self, cfg: InstHeadConfig, in_channels: int) -> None:
         super().__init__(cfg, in_channels)

@@ -1,15 +1,14 @@
-// Top-down pose crops: the C++ twin of training/data/affine.py (box_to_center_scale,
-// get_affine_transform without rotation) and of cv2.warpAffine(INTER_LINEAR,
-// BORDER_CONSTANT 0) followed by the mean/std normalization.
+// Image crops through affine warps; see crops.h.
+#include "session/crops.h"
+
 #include <algorithm>
 #include <cmath>
 
 #include "core/status.h"
-#include "session/session_impl.h"
 
-namespace argus::session_detail {
+namespace argus::decode {
 
-void pose_warps(const std::vector<Box>& boxes, int crop_h, int crop_w, double padding,
+void crop_warps(const std::vector<Box>& boxes, int crop_h, int crop_w, double padding,
                 std::vector<double>& warps) {
   const double aspect = double(crop_w) / double(crop_h);
   warps.assign(boxes.size() * 6, 0.0);
@@ -90,4 +89,4 @@ void flip_crops(std::vector<float>& crops, int64_t planes, int h, int w) {
   }
 }
 
-}  // namespace argus::session_detail
+}  // namespace argus::decode
