@@ -63,7 +63,7 @@ void require(bool ok, const char* what) {
 argus::SessionOptions options_from(const argus_session_params_t* given) {
   const argus_session_params_t p = given ? *given : argus_session_default_params();
   argus::SessionOptions o;
-  o.backend = p.backend ? p.backend : "openvino";
+  o.backend = p.backend ? p.backend : argus_session_default_params().backend;
   if (p.variant) o.variant = p.variant;
   if (p.device) o.backend_options.device = p.device;
   if (p.precision) {

@@ -222,6 +222,15 @@ void register_session_class(py::module_& m) {
                                return py::make_tuple(v.major, v.minor);
                              })
       .def("class_names", &Session::class_names, py::arg("task"))
+      .def(
+          "check_tasks",
+          [](const Session& s, const py::handle& tasks) {
+            std::vector<std::string> names = task_names(s, tasks);
+            s.check_tasks(names);
+            return names;
+          },
+          py::arg("tasks") = py::none(),
+          "The task names run_batch would run for `tasks`, checked as it checks them.")
       .def("run_batch", &run_batch, py::arg("images"), py::arg("tasks") = py::none(),
            py::arg("color") = "RGB",
            "Runs `tasks` (None: every task that can run) on a list of (H, W, 3) uint8 "

@@ -455,10 +455,7 @@ Results Session::run(const ImageView& image, const std::vector<std::string>& tas
   return std::move(run_batch({image}, tasks).front());
 }
 
-std::vector<Results> Session::run_batch(const std::vector<ImageView>& images,
-                                        const std::vector<std::string>& tasks) {
-  if (images.empty()) throw Error(Status::InvalidArgument, "no image given");
-  for (const ImageView& image : images) image.validate();
+void Session::check_tasks(const std::vector<std::string>& tasks) const {
   if (tasks.empty()) throw Error(Status::UnknownTask, "no task requested");
   for (size_t i = 0; i < tasks.size(); ++i) {
     impl_->plan(tasks[i]);  // UnknownTask first, then repeats
@@ -467,6 +464,14 @@ std::vector<Results> Session::run_batch(const std::vector<ImageView>& images,
       throw Error(Status::InvalidArgument, "task '" + tasks[i] + "' repeated");
     }
   }
+  impl_->schedule(tasks);  // Bundle: a task (or one it needs) that cannot run
+}
+
+std::vector<Results> Session::run_batch(const std::vector<ImageView>& images,
+                                        const std::vector<std::string>& tasks) {
+  if (images.empty()) throw Error(Status::InvalidArgument, "no image given");
+  for (const ImageView& image : images) image.validate();
+  check_tasks(tasks);
   Batch batch;
   batch.images = images;
   for (const TaskPlan* plan : impl_->schedule(tasks)) impl_->run_task(batch, *plan);

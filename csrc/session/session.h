@@ -94,6 +94,11 @@ class Session {
   const Bundle& bundle() const;
   const json::Value& manifest() const;
 
+  // Checks `tasks` as run() does: Error(UnknownTask) for a task not in the bundle (or an
+  // empty list), Error(InvalidArgument) for a repeat, Error(Bundle) for a task that cannot
+  // run (task_error()), naming it.
+  void check_tasks(const std::vector<std::string>& tasks) const;
+
   // Throws Error(UnknownTask) for a task not in the bundle (or empty `tasks`),
   // Error(InvalidArgument) for a repeated task, Error(Image) for an unusable image,
   // Error(Bundle) for a task that cannot run (task_error()).

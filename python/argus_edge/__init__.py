@@ -31,7 +31,7 @@ from .results import (
     TaskArrays,
     register_result,
 )
-from .session import PRECISIONS, Session
+from .session import Session
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -45,7 +45,6 @@ __all__ = [
     "InvalidArgumentError",
     "UnknownTaskError",
     "__version__",
-    "PRECISIONS",
     "backends",
     "Classification",
     "DepthMap",

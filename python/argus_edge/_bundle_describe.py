@@ -12,6 +12,10 @@ V1_NOTE = ("  format 1.0: its tasks name no decoder kind; this reader gives each
            "format 1.1 bundle that declares its kinds, results and needs.")
 
 
+#: the ViT config fields info shows
+_VIT_FIELDS = ("embed_dim", "depth", "num_heads", "patch_size", "num_registers")
+
+
 def describe_open(bundle: Any) -> str:
     """A human-readable summary of an open :class:`~argus_edge.Bundle`.
 
@@ -43,8 +47,7 @@ def _describe_model(model: dict[str, Any]) -> list[str]:
     config, lines = model["config"], []
     vit, adapter = config.get("vit"), config.get("adapter")
     if isinstance(vit, dict):
-        lines.append("  vit: " + _fields({k: vit[k] for k in ("embed_dim", "depth",
-                     "num_heads", "patch_size", "num_registers") if k in vit}))
+        lines.append("  vit: " + _fields({k: vit[k] for k in _VIT_FIELDS if k in vit}))
     if isinstance(adapter, dict) and isinstance(adapter.get("interaction_indexes"), list):
         lines.append(f"  adapter: {len(adapter['interaction_indexes'])} interactions, "
                      f"{adapter.get('extra_extractors', 0)} extra extractors")
@@ -70,7 +73,7 @@ def _kind(name: str, task: dict[str, Any]) -> str:
 
 
 def _describe_task(name: str, task: dict[str, Any]) -> list[str]:
-    parts = [f"kind {_kind(name, task)}", f"graph {task['graph']}"]
+    parts = [f"graph {task['graph']}"]
     if "backbone" in task:
         parts.append(f"backbone {task['backbone']}")
     if "input_size" in task:
@@ -78,6 +81,7 @@ def _describe_task(name: str, task: dict[str, Any]) -> list[str]:
     for key in ("classes", "keypoints"):
         if isinstance(task.get(key), list):
             parts.append(f"{len(task[key])} {key}")
+    parts.append(f"kind {_kind(name, task)}")
     lines = [f"  {name}: {', '.join(parts)}"]
     if isinstance(task.get("postprocess"), dict):
         lines.append(f"    postprocess: {_fields(task['postprocess'])}")

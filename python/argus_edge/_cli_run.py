@@ -29,13 +29,16 @@ def add_run_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="image files, folders (searched recursively for images) or videos")
     p.add_argument("--tasks", nargs="+", help="tasks to run (default: all in the bundle)")
     p.add_argument("--backend", default="auto",
-                   help="auto, openvino, onnxruntime or tensorrt (default: auto)")
+                   help="auto or a backend name (argus_edge.backends: openvino, onnxruntime, "
+                        "...; default: auto)")
     p.add_argument("--device", default="CPU", help="OpenVINO device (default: CPU)")
     p.add_argument("--threads", type=int, help="inference threads (default: the engine's)")
-    p.add_argument("--precision", choices=("fp32", "fp16", "int8", "bf16"),
-                   help="graph variant precision (default: the most precise in the bundle)")
+    p.add_argument("--precision",
+                   help="fp32, fp16, int8 (the bundle's variants of that precision) or bf16 "
+                        "(fp32 variants, bf16 compute); default: the most precise in the "
+                        "bundle, run exactly")
     p.add_argument("--score-threshold", type=float,
-                   help="det/inst score threshold (default: the bundle's)")
+                   help="score threshold of the tasks that have one (default: the bundle's)")
     p.add_argument("--out", type=Path, help="folder for the visualizations (default: none)")
     p.add_argument("--jsonl", type=Path, help="write the JSON lines here instead of stdout")
     p.add_argument("--maps", action="store_true",
@@ -98,7 +101,7 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"argus-edge run: {session.info['model']} on {session.backend} "
               f"({session.precision}, {args.device}); tasks "
               f"{args.tasks or session.tasks}", file=sys.stderr)
-    tasks = session._check_tasks(args.tasks or session.tasks)  # fail before any input
+    tasks = session.check_tasks(args.tasks)  # fail before any input
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     sink: IO[str] = args.jsonl.open("w") if args.jsonl else sys.stdout

@@ -5,8 +5,8 @@ raises the typed errors of :mod:`argus_edge._errors` (never crashes on bad input
 """
 
 import os
+from collections.abc import Callable, Sequence
 from typing import Any
-from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -475,8 +475,32 @@ class kernels:
 
 # ---- session (csrc/python/register_session.cpp) -------------------------------------
 
-def backend_available(backend: str) -> bool:
-    """Whether libargus was built with ``backend`` ("openvino", ...)."""
+version: str
+"""libargus's version (CMake's project version)."""
+
+def backends() -> list[dict[str, Any]]:
+    """The backend registry (csrc/backends/registry.h) in ``auto`` order: per backend
+    ``name``, ``display_name``, ``build_option``, ``variant_prefix``, ``python_package``,
+    ``custom_ops``, ``precision_hints``, ``devices``, ``built_in``, ``unavailable_reason``.
+    Read it through :mod:`argus_edge.backends`."""
+
+def decoder_kinds() -> dict[str, list[dict[str, Any]]]:
+    """The decoder kinds of this libargus: ``{kind: [{"name", "dtype", "shape"}]}``."""
+
+def register_decoder(
+    kind: str,
+    results: list[tuple[str, str, list[int | str]]],
+    decode: Callable[[dict[str, npt.NDArray[np.float32]], Transform, dict[str, Any]],
+                     dict[str, npt.NDArray[Any]]],
+) -> None:
+    """Registers a decoder kind written in Python for whole-image heads. ``decode`` gets
+    one image's head outputs (batch 1), the image -> input Transform and the task's
+    description, and returns the declared arrays (exact dtypes). Process-wide; raises
+    InvalidArgumentError for a kind already registered."""
+
+def normalize_task(name: str, entry_json: str) -> dict[str, Any]:
+    """A manifest task entry as the Session reads it (a format 1.0 entry gets the kind of
+    its task key)."""
 
 class Session:
     """argus::Session: one bundle on one backend. Use :class:`argus_edge.Session`."""
@@ -484,20 +508,24 @@ class Session:
     def __init__(
         self,
         path: str | os.PathLike[str] | bytes,
-        backend: str | Any = "openvino",
+        backend: str = "auto",
         *,
+        precision: str = "",
+        variant: str = "",
         device: str = "CPU",
         threads: int = 0,
         streams: int = 0,
-        precision_hint: str = "f32",
-        variant: str = "",
         extensions: list[str] = ...,
         score_threshold: float = -1.0,
+        providers: dict[str, Any] = ...,
     ) -> None:
-        """Opens and verifies a bundle. ``backend`` is a libargus backend name or a Python
-        object with ``name: str``, ``load_graph(graph, variant)`` and
+        """Opens and verifies a bundle and chooses backend, variants and precision
+        (csrc/session/backend_choice.h). ``providers`` maps backend names libargus has no
+        engine for to a factory ``(options: dict) -> object`` with
+        ``load_graph(graph, variant, blobs: dict[str, memoryview])`` and
         ``run(graph, inputs: dict[str, ndarray]) -> dict[str, ndarray]`` (called with the
-        GIL taken; inputs are read-only views valid during the call).
+        GIL taken; blobs and inputs are read-only views valid during the call), or to a
+        string saying why Python cannot provide it.
 
         Raises:
             BundleNotFoundError, BundleError, BackendUnavailableError, InvalidArgumentError.
@@ -506,20 +534,35 @@ class Session:
     @property
     def backend(self) -> str: ...
     @property
+    def choice(self) -> dict[str, Any]:
+        """``{"backend", "variant", "precision", "inference_precision", "variants"}``."""
+    @property
     def tasks(self) -> list[str]: ...
+    @property
+    def runnable_tasks(self) -> list[str]: ...
+    @property
+    def manifest(self) -> dict[str, Any]: ...
+    @property
+    def format_version(self) -> tuple[int, int]: ...
+    def task_info(self, task: str) -> dict[str, Any]:
+        """``{"name", "kind", "graph", "backbone", "input_size", "classes", "params",
+        "needs", "input", "results", "error"}``."""
     def class_names(self, task: str) -> list[str]: ...
+    def check_tasks(self, tasks: str | list[str] | None = None) -> list[str]: ...
     def run_batch(
-        self, images: list[npt.NDArray[np.uint8]], tasks: list[str], color: str = "RGB"
-    ) -> list[tuple[tuple[int, int], dict[str, dict[str, npt.NDArray[Any]]]]]:
-        """Runs ``tasks`` on (H, W, 3) uint8 images (3 contiguous bytes per pixel) as one
-        batch, without the GIL. Per image: ``((height, width), {task: arrays})`` with
-        ``boxes`` (N, 4) float32, ``scores``, ``labels`` (int64), and per task ``masks``
-        (N, H, W) uint8, ``label_map`` (H, W) int32, ``value_map`` (H, W) float32,
-        ``class_labels`` / ``class_scores``, ``keypoints`` (N, K, 2) / ``keypoint_scores``.
-        The arrays own the C++ buffers (no copies).
+        self,
+        images: list[npt.NDArray[np.uint8]],
+        tasks: str | list[str] | None = None,
+        color: str | list[str] = "RGB",
+    ) -> list[tuple[tuple[int, int], dict[str, tuple[str, dict[str, npt.NDArray[Any]]]]]]:
+        """Runs ``tasks`` (None: every task that can run) on (H, W, 3) uint8 images (3
+        contiguous bytes per pixel) as one batch, without the GIL. Per image:
+        ``((height, width), {task: (kind, {array name: ndarray})})``; the arrays own the
+        C++ buffers (no copies).
 
         Raises:
-            ImageError, UnknownTaskError, InvalidArgumentError.
+            ImageError, UnknownTaskError, InvalidArgumentError, BundleError.
         """
     def graph_calls(self) -> dict[str, int]: ...
+    def graph_seconds(self) -> dict[str, float]: ...
     def reset_graph_calls(self) -> None: ...

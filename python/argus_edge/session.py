@@ -33,11 +33,7 @@ from ._errors import BackendUnavailableError, InvalidArgumentError
 from ._image import as_image
 from .results import Result, build_result
 
-__all__ = ["PRECISIONS", "Session"]
-
-#: precisions a Session can ask for (bf16: the fp32 graphs run in bf16 by backends that
-#: take precision hints)
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8", "bf16")
+__all__ = ["Session"]
 
 
 def _extensions() -> list[str]:
@@ -199,6 +195,14 @@ class Session:
         if self._core is None:
             raise InvalidArgumentError("the Session is closed")
         return self._core
+
+    def check_tasks(self, tasks: Sequence[str] | str | None = None) -> list[str]:
+        """The tasks :meth:`run` would return for ``tasks``, checked as it checks them.
+
+        Raises:
+            UnknownTaskError, InvalidArgumentError, BundleError: as :meth:`run`.
+        """
+        return list(self._require_open().check_tasks(tasks))
 
     def run(self, image: Any, tasks: Sequence[str] | str | None = None,
             color: str = "RGB") -> Result | list[Result]:
