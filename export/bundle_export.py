@@ -27,15 +27,12 @@ from argus_edge import __version__
 from argus_edge._bundle_format import LATEST_VERSION
 from argus_edge._errors import InvalidArgumentError
 from argus_edge._preprocess import _import_core
-from argus_edge.backends import variant_name
 from argus_edge.bundle import write_bundle
 
 from ..training.models import Argus
 from ._source import load_source
 from .graphs import GraphInfo, export_backbone, export_fused, export_head
-from .variants import variant_names, write_variant
-
-_DEFAULT_VARIANTS = (variant_name("onnxruntime", "fp32"), variant_name("openvino", "fp32"))
+from .variants import default_variants, variant_names, write_variant
 
 
 @dataclass(frozen=True)
@@ -45,7 +42,8 @@ class ExportOptions:
     Attributes:
         tasks: the heads to export (default: every head of the model).
         input_size: (H, W) of the image tasks (default: the model's ``input_size``).
-        variants: backend variants of every graph (see :func:`.variants.variant_names`).
+        variants: backend variants of every graph (see :func:`.variants.variant_names`;
+            default :func:`.variants.default_variants`).
         deform: ``standard`` (GridSample etc., runs everywhere) or ``custom`` (one
             ``ai.argus::ScaledDeformAttn`` node per injector/extractor; needs the
             runtime's extension).
@@ -56,7 +54,7 @@ class ExportOptions:
 
     tasks: Sequence[str] | None = None
     input_size: tuple[int, int] | None = None
-    variants: Sequence[str] = _DEFAULT_VARIANTS
+    variants: Sequence[str] = field(default_factory=default_variants)
     deform: str = "standard"
     fused: bool = False
     task_sizes: Mapping[str, tuple[int, int]] = field(default_factory=dict)

@@ -6,6 +6,8 @@
   depth errors, keypoint AP) run on a set of exported graphs;
 - :func:`write_int8_bundles`: one INT8 bundle per backend, with the calibration summary
   and the accuracy report in its provenance.
+
+The graphs quantized are each graph's FP32 ONNX variant, :func:`fp32_onnx_variant`.
 """
 
 from __future__ import annotations
@@ -17,17 +19,20 @@ from typing import Any
 
 import torch
 
+from argus_edge import backends
 from argus_edge._errors import BundleError
 from argus_edge._jsonutil import json_safe
 from argus_edge.bundle import Bundle, write_bundle
 
 from .bundle_export import ExportOptions, export_bundle
 from .graph_model import GraphModel
+from .quantization import int8_backends
 
-#: bundle variant of each INT8 backend: (variant name, engine, precision)
-INT8_VARIANTS = {"onnxruntime": ("onnxruntime-int8", "onnxruntime", "int8"),
-                 "openvino": ("openvino-int8", "openvino", "int8"),
-                 "tensorrt": ("tensorrt-qdq", "tensorrt", "int8")}
+
+def fp32_onnx_variant() -> str:
+    """The name of the FP32 ONNX variant (``onnx-fp32``): fp32, of the backend whose
+    variants are plain ONNX files (variant prefix ``onnx``)."""
+    return backends.variant_name(backends.by_variant_prefix("onnx").name, "fp32")
 
 
 def task_sizes_from_config(config: Path) -> dict[str, tuple[int, int]]:
@@ -43,24 +48,25 @@ def fp32_graphs(source: Path, kind: str, work: Path, fp32_bundle: Path,
                 task_sizes: Mapping[str, tuple[int, int]] | None = None) -> dict[str, Path]:
     """``{graph name: FP32 ONNX file}`` of a checkpoint or an FP32 bundle.
 
-    A checkpoint is first exported to ``fp32_bundle`` (ONNX FP32 variant; the image tasks
-    at ``task_sizes`` when given). The fused graph, if any, is not quantized.
+    A checkpoint is first exported to ``fp32_bundle`` (the :func:`fp32_onnx_variant`; the
+    image tasks at ``task_sizes`` when given). The fused graph, if any, is not quantized.
 
     Raises:
-        BundleError: a graph has no ``onnx-fp32`` variant to quantize from.
+        BundleError: a graph has no :func:`fp32_onnx_variant` to quantize from.
     """
+    variant = fp32_onnx_variant()
     if kind == "checkpoint":
-        export_bundle(source, fp32_bundle, ExportOptions(variants=("onnx-fp32",),
+        export_bundle(source, fp32_bundle, ExportOptions(variants=(variant,),
                                                          task_sizes=dict(task_sizes or {})))
     graphs = {}
     with Bundle(fp32_bundle) as b:
         for name, g in b.graphs.items():
             if g["role"] == "fused":
                 continue
-            if "onnx-fp32" not in g["variants"]:
-                raise BundleError(f"{fp32_bundle}: graph {name!r} has no onnx-fp32 variant "
+            if variant not in g["variants"]:
+                raise BundleError(f"{fp32_bundle}: graph {name!r} has no {variant} variant "
                                   f"to quantize from (it has {sorted(g['variants'])})")
-            graphs[name] = b.blob_to_file(g["variants"]["onnx-fp32"]["blobs"]["model"],
+            graphs[name] = b.blob_to_file(g["variants"][variant]["blobs"]["model"],
                                           work / f"{name}.onnx")
     return graphs
 
@@ -91,12 +97,13 @@ def make_evaluator(val_config: Path, fp32_bundle: Path, max_images: int = 100):
 
 def write_int8_bundles(result, fp32_bundle: Path, out_dir: Path,
                        num_images: int) -> dict[str, Path]:
-    """One ``<model>.<backend>-int8.engine`` per backend of ``result``.
+    """One ``<model>.<variant>.engine`` per backend of ``result`` (``variant``: the INT8
+    backend's, :mod:`.quantization.int8_backends`).
 
     Each holds the INT8 variant of every quantized graph (the fused graph is dropped),
     and records in ``provenance.calibration`` the images used, the gate and whether it
     passed, the layers kept in float and why, and the per-task metric drops; the full
-    ``report.json`` is stored as a blob.
+    ``report.json`` is stored as a blob. The bundles keep the FP32 bundle's format version.
     """
     out = {}
     with Bundle(fp32_bundle) as src:
@@ -104,7 +111,7 @@ def write_int8_bundles(result, fp32_bundle: Path, out_dir: Path,
         fp32_sha = src.sha256
     report = Path(result.report_json) if result.report_json else None
     for backend, res in result.backends.items():
-        variant, engine, precision = INT8_VARIANTS[backend]
+        int8 = int8_backends.get(backend)
         m = json.loads(json.dumps(manifest))
         m.pop("blobs", None)
         blobs: dict[str, Any] = {}
@@ -112,32 +119,17 @@ def write_int8_bundles(result, fp32_bundle: Path, out_dir: Path,
         for name, g in manifest["graphs"].items():
             if name not in res.artifacts:
                 continue
-            g = dict(g, variants={})
-            g["variants"][variant] = _variant(name, backend, engine, precision,
-                                              Path(res.artifacts[name]), blobs)
-            m["graphs"][name] = g
+            entry, files = int8.variant_entry(name, Path(res.artifacts[name]))
+            m["graphs"][name] = dict(g, variants={int8.variant: entry})
+            blobs.update(files)
         m["provenance"]["calibration"] = json_safe(_summary(res, result, num_images, backend))
         m["provenance"]["fp32_bundle_sha256"] = fp32_sha
         if report is not None:
             blobs["quantization_report.json"] = report
             m["provenance"]["calibration"]["report_blob"] = "quantization_report.json"
-        path = out_dir / f"{manifest['model']['name']}.{variant}.engine"
-        out[backend] = write_bundle(path, m, blobs)
+        path = out_dir / f"{manifest['model']['name']}.{int8.variant}.engine"
+        out[backend] = write_bundle(path, m, blobs, version=tuple(manifest["format_version"]))
     return out
-
-
-def _variant(name: str, backend: str, engine: str, precision: str, artifact: Path,
-             blobs: dict[str, Any]) -> dict[str, Any]:
-    if backend == "openvino":
-        xml, bin_ = f"{name}.int8.xml", f"{name}.int8.bin"
-        blobs[xml], blobs[bin_] = artifact, artifact.with_suffix(".bin")
-        return {"backend": engine, "precision": precision, "blobs": {"xml": xml, "bin": bin_}}
-    blob = f"{name}.{'qdq' if backend == 'tensorrt' else 'int8'}.onnx"
-    blobs[blob] = artifact
-    entry = {"backend": engine, "precision": precision, "blobs": {"model": blob}}
-    if backend == "tensorrt":
-        entry["note"] = "explicit-quantization QDQ ONNX: build the plan on the target"
-    return entry
 
 
 def _summary(res, result, num_images: int, backend: str) -> dict[str, Any]:

@@ -9,9 +9,9 @@ written).
 Sources: ``--checkpoint`` (exported first to ``<out>/fp32.engine``), ``--bundle``
 (an FP32 bundle with ``onnx-fp32`` graphs), or ``--graphs`` (bare FP32 ONNX files; no
 bundle is written then). With a bundle source, one INT8 bundle per backend is written to
-``<out>/<model>.<backend>-int8.engine``. ``--val-config`` (a training YAML) gives per-task
-metrics through the training code's evaluators, on graphs exported at that config's
-per-task input sizes.
+``<out>/<model>.<variant>.engine`` (its INT8 variant: ``openvino-int8``, ...).
+``--val-config`` (a training YAML) gives per-task metrics through the training code's
+evaluators, on graphs exported at that config's per-task input sizes.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from argus_edge._errors import ArgusError, InvalidArgumentError
 if TYPE_CHECKING:
     from argus_edge.export.quantization import Evaluate
 
-# torch, onnx, openvino... are imported by _run only, so that --help answers at once.
+# torch, onnx, openvino... are imported by _run (and by --help, which names the INT8
+# backends of the registry), not by the parser, so that a usage error answers at once.
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MISSING_DEPENDENCY, EXIT_GATE_FAILED = 0, 1, 2, 3, 4
-_BACKENDS = "openvino,onnxruntime,tensorrt"  # = quantization.BACKENDS (checked in _run)
 
 #: ``export_graphs(source, kind, work_dir) -> {graph name: FP32 ONNX path}``: exports the
 #: graphs of a checkpoint (``kind="checkpoint"``) or extracts them from an FP32 bundle
@@ -44,10 +44,24 @@ ExportGraphs = Callable[[Path, str, Path], Mapping[str, Path]]
 MakeEvaluator = Callable[[Path, Mapping[str, Path]], "Evaluate"]
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Fills ``{int8_backends}`` and ``{default_backends}`` in a help text from the INT8
+    registry, read only when the help is printed (the registry's package imports torch)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = super()._get_help_string(action) or ""
+        if "{int8_backends}" not in text:
+            return text
+        from argus_edge.export.quantization import int8_backends
+        return text.format(int8_backends=",".join(int8_backends.names()),
+                           default_backends=",".join(int8_backends.default_names()))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     p = argparse.ArgumentParser(
-        prog="quantize.py", description="Quantize the Argus graphs to INT8 (OpenVINO via NNCF, "
+        prog="quantize.py", formatter_class=_HelpFormatter,
+        description="Quantize the Argus graphs to INT8 (OpenVINO via NNCF, "
         "ONNX Runtime and TensorRT QDQ), compare with FP32, gate on accuracy and restore the "
         "most sensitive layers to float until the gate passes.")
     src = p.add_mutually_exclusive_group(required=True)
@@ -63,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-val", type=int, default=32, help="validation images (default 32)")
     p.add_argument("--val-config", help="a training YAML whose validation sets give per-task metrics")
     p.add_argument("--seed", type=int, default=0, help="seed of the image subsets (default 0)")
-    p.add_argument("--backend", default="openvino,onnxruntime",
-                   help=f"comma-separated, of {_BACKENDS} (default openvino,onnxruntime)")
+    p.add_argument("--backend", help="comma-separated, of {int8_backends} "
+                   "(default {default_backends})")
     p.add_argument("--max-drop", default="", help="max metric drop per task, e.g. "
                    "det=0.02,sem=0.03,depth.rmse=0.05,*=0.01 (needs --val-config)")
     p.add_argument("--min-cosine", type=float, default=0.99,
@@ -111,12 +125,16 @@ def main(argv: Sequence[str] | None = None, *, export_graphs: ExportGraphs | Non
 def _run(args: argparse.Namespace, export_graphs: ExportGraphs | None,
          make_evaluator: MakeEvaluator | None) -> int:
     from argus_edge.export.quantization import (
-        BACKENDS, Gate, SensitivePolicy, feeds_for_graphs, load_calibration_images,
+        Gate, SensitivePolicy, feeds_for_graphs, int8_backends, load_calibration_images,
         parse_max_drop, quantize_graphs)
 
-    backends = [b.strip() for b in args.backend.split(",") if b.strip()]
-    if not backends or set(backends) - set(BACKENDS):
-        raise InvalidArgumentError(f"--backend takes {','.join(BACKENDS)}, got {args.backend!r}")
+    if args.backend is None:
+        backends = list(int8_backends.default_names())
+    else:
+        backends = [b.strip() for b in args.backend.split(",") if b.strip()]
+    if not backends or set(backends) - set(int8_backends.names()):
+        raise InvalidArgumentError(f"--backend takes {','.join(int8_backends.names())}, "
+                                   f"got {args.backend!r}")
     gate = Gate(min_cosine=args.min_cosine, max_drop=parse_max_drop(args.max_drop),
                 max_rounds=args.max_rounds, layers_per_round=args.layers_per_round)
     if gate.max_drop and not args.val_config:

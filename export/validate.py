@@ -9,7 +9,8 @@ Tolerances (per output):
 
 - FP32 variants: ``max|x - ref| ≤ 1e-4 · max(1, max|ref|)`` (≤ 1e-4 absolute on the
   backbone features, whose values are O(1); relative for large-valued outputs such as
-  box distances in pixels). OpenVINO runs with ``INFERENCE_PRECISION_HINT=f32``.
+  box distances in pixels). Backends that take a precision hint (OpenVINO) run them
+  with ``f32``.
 - FP16 variants: cosine similarity ≥ 0.999.
 - INT8 variants: cosine similarity ≥ 0.99.
 """
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from argus_edge import preprocess
+from argus_edge import backends, preprocess
 from argus_edge._errors import BackendUnavailableError, CheckpointError
 from argus_edge.bundle import Bundle
 from argus_edge.runners import RunnerOptions, open_graph
@@ -98,7 +99,8 @@ def validate_bundle(bundle: str | Path | Bundle, checkpoint: str | Path | Argus,
         for variant, spec in graph["variants"].items():
             if variants and variant not in variants:
                 continue
-            hint = "f32" if spec["backend"] == "openvino" and spec["precision"] == "fp32" else None
+            exact = spec["precision"] == "fp32" and backends.get(spec["backend"]).precision_hints
+            hint = "f32" if exact else None
             try:
                 runner = open_graph(b, name, variant, RunnerOptions(precision_hint=hint))
             except BackendUnavailableError as e:  # engine or custom-op kernel missing

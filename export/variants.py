@@ -18,18 +18,28 @@ from argus_edge import backends
 from argus_edge._errors import InvalidArgumentError
 from argus_edge._extensions import openvino_extension_path
 
-__all__ = ["register_variant_writer", "variant_names", "write_variant"]
+__all__ = ["default_variants", "register_variant_writer", "variant_names", "write_variant"]
 
 #: writer(onnx path, graph name, precision, work folder, graph entry) -> (blobs by role,
 #: {blob name: file})
 Writer = Callable[[Path, str, str, Path, dict], tuple[dict[str, str], dict[str, Path]]]
 _WRITERS: dict[str, tuple[tuple[str, ...], Writer]] = {}
+#: registry name -> the precisions a bundle gets when the caller names no variants
+_DEFAULTS: dict[str, tuple[str, ...]] = {}
 
 
-def register_variant_writer(backend: str, precisions: tuple[str, ...]) -> Callable[[Writer], Writer]:
-    """Registers the writer of ``backend``'s variants (a registry name) at ``precisions``."""
+def register_variant_writer(backend: str, precisions: tuple[str, ...],
+                            default: tuple[str, ...] = ()) -> Callable[[Writer], Writer]:
+    """Registers the writer of ``backend``'s variants (a registry name) at ``precisions``.
+
+    Args:
+        backend: a name of :mod:`argus_edge.backends`.
+        precisions: the precisions the writer produces.
+        default: those of ``precisions`` that :func:`default_variants` includes.
+    """
     def wrap(writer: Writer) -> Writer:
         _WRITERS[backend] = (precisions, writer)
+        _DEFAULTS[backend] = default
         return writer
     return wrap
 
@@ -38,6 +48,12 @@ def variant_names() -> tuple[str, ...]:
     """Every variant the exporter writes, backends in registry order."""
     return tuple(f"{b.variant_prefix}-{p}" for b in backends.all_backends()
                  if b.name in _WRITERS for p in _WRITERS[b.name][0])
+
+
+def default_variants() -> tuple[str, ...]:
+    """The variants a bundle gets when the caller names none, backends in registry order."""
+    return tuple(f"{b.variant_prefix}-{p}" for b in backends.all_backends()
+                 for p in _DEFAULTS.get(b.name, ()))
 
 
 def write_variant(variant: str, entry: dict[str, Any], onnx_path: Path, name: str,
@@ -57,13 +73,13 @@ def write_variant(variant: str, entry: dict[str, Any], onnx_path: Path, name: st
     return files
 
 
-@register_variant_writer("onnxruntime", ("fp32",))
+@register_variant_writer("onnxruntime", ("fp32",), default=("fp32",))
 def _onnx(onnx_path: Path, name: str, precision: str, work: Path, entry: dict):
     blob = f"{name}.{precision}.onnx"
     return {"model": blob}, {blob: onnx_path}
 
 
-@register_variant_writer("openvino", ("fp32", "fp16"))
+@register_variant_writer("openvino", ("fp32", "fp16"), default=("fp32",))
 def _openvino_ir(onnx_path: Path, name: str, precision: str, work: Path, entry: dict):
     from .openvino_ir import to_openvino
 

@@ -70,6 +70,18 @@ def test_cli_lists_match_the_bench():
     assert BENCH_TASKS == IMAGE_TASKS
 
 
+def test_engines_name_backends_of_the_registry():
+    from argus_edge import backends
+    from argus_edge.export.bench import ENGINES
+    from argus_edge.export.bench._prepare import loads
+
+    assert all(backends.get(e.backend) for e in ENGINES if e.backend is not None)
+    assert {e.key: loads(e) for e in ENGINES} == {
+        "torch": None, "ort-fp32": "onnx-fp32", "ort-int8": "onnxruntime-int8",
+        "ov-f32": "openvino-fp32", "ov-bf16": "openvino-fp32", "ov-int8": "openvino-int8",
+        "session": "bundle"}
+
+
 def test_quick_and_explicit_counts():
     from argus_edge._cli_bench import resolve_counts
 

@@ -17,7 +17,8 @@ import pytest
 pytest.importorskip("pycocotools")
 pytest.importorskip("torch")  # argus_edge.training.data imports it
 
-from argus_edge import _demo  # noqa: E402
+from argus_edge import demo  # noqa: E402
+from argus_edge.demo import report as demo_report  # noqa: E402
 from argus_edge._errors import InvalidArgumentError  # noqa: E402
 from argus_edge.results import Classification, Detections, Result, SegMap  # noqa: E402
 
@@ -26,7 +27,7 @@ TASKS = ("det", "inst", "sem", "depth", "pose", "cls")
 
 @pytest.fixture(scope="module")
 def truth(tmp_path_factory):
-    return _demo.generate_truth(tmp_path_factory.mktemp("demo_truth"), _demo.SCENE_SEED)
+    return demo.generate_truth(tmp_path_factory.mktemp("demo_truth"), demo.SCENE_SEED)
 
 
 def _classes(truth_classes, wrong: int = 0) -> tuple[Result, ...]:
@@ -39,27 +40,27 @@ def _classes(truth_classes, wrong: int = 0) -> tuple[Result, ...]:
     return tuple(out)
 
 
-def _run(name: str, result: Result, truth, wrong_classes: int = 0) -> _demo.PrecisionRun:
+def _run(name: str, result: Result, truth, wrong_classes: int = 0) -> demo.PrecisionRun:
     scene, classes = truth
     cls = _classes(classes, wrong_classes)
-    metrics = _demo.score_scene(result, scene)
-    metrics["cls"] = _demo.score_classification([r.cls for r in cls], classes)
+    metrics = demo.score_scene(result, scene)
+    metrics["cls"] = demo.score_classification([r.cls for r in cls], classes)
     info = {"backend": "openvino", "variant": f"openvino-{name}", "device": "CPU",
             "calibration": {"images": 32, "passed_gate": True, "min_cosine": 0.999}
             if name == "int8" else None}
-    return _demo.PrecisionRun(name, info, Path(__file__), result, result, cls, 12.5, metrics)
+    return demo.PrecisionRun(name, info, Path(__file__), result, result, cls, 12.5, metrics)
 
 
 def test_scene_has_every_task_to_score(truth):
     scene, classes = truth
-    assert scene.objects >= _demo.MIN_OBJECTS and scene.persons >= 1
+    assert scene.objects >= demo.MIN_OBJECTS and scene.persons >= 1
     assert scene.image.shape[:2] == scene.semantic.shape == scene.depth.shape
     assert sorted(classes.names) == sorted(set(classes.names)) and len(classes.names) == 6
 
 
 def test_ground_truth_scores_perfectly(truth):
     scene, _ = truth
-    m = _demo.score_scene(_demo.truth_result(scene), scene)
+    m = demo.score_scene(demo.truth_result(scene), scene)
     assert set(m) == {"det", "inst", "sem", "depth", "pose"}
     assert m["det"]["box_AP50"] == pytest.approx(1.0)
     assert m["det"]["shown"] == m["det"]["objects"] == scene.objects
@@ -72,7 +73,7 @@ def test_ground_truth_scores_perfectly(truth):
 
 def test_damaged_predictions_score_worse(truth):
     scene, _ = truth
-    perfect = _demo.truth_result(scene)
+    perfect = demo.truth_result(scene)
     det = perfect.det
     # Boxes shifted by their own width: no IoU >= 0.5 with any object.
     shift = np.stack([det.boxes[:, 2] - det.boxes[:, 0], np.zeros(len(det))] * 2, 1)
@@ -83,37 +84,37 @@ def test_damaged_predictions_score_worse(truth):
     bg = SegMap(np.zeros_like(perfect.sem.labels), perfect.sem.class_names)
     damaged = Result(scene.image, {"det": moved, "sem": bg, "depth": replace(
         perfect.depth, depth=perfect.depth.depth * 1.5)})
-    m = _demo.score_scene(damaged, scene)
+    m = demo.score_scene(damaged, scene)
     assert m["det"]["box_AP50"] == pytest.approx(0.0)
     assert m["sem"]["mIoU"] < 0.5 and m["sem"]["pixel_accuracy"] < 1.0
     assert m["depth"]["AbsRel"] == pytest.approx(0.5, rel=1e-3)
-    m = _demo.score_scene(Result(scene.image, {"det": renamed}), scene)
+    m = demo.score_scene(Result(scene.image, {"det": renamed}), scene)
     assert m["det"]["box_AP50"] == pytest.approx(1.0)
 
 
 def test_scene_without_persons_has_no_pose_score(truth):
     scene, _ = truth
     empty = replace(scene, keypoints={**scene.keypoints, "annotations": []})
-    m = _demo.score_scene(_demo.truth_result(empty), empty)
+    m = demo.score_scene(demo.truth_result(empty), empty)
     assert m["pose"]["persons"] == 0 and np.isnan(m["pose"]["OKS_AP"])
     assert m["det"]["box_AP50"] == pytest.approx(1.0)
-    assert _demo._num(m["pose"]["OKS_AP"]) == "n/a"
+    assert demo_report._num(m["pose"]["OKS_AP"]) == "n/a"
 
 
 def test_foreign_classes_are_an_error(truth):
     scene, _ = truth
     foreign = Detections(np.zeros((1, 4)), [0.5], [0], ("zebra",))
     with pytest.raises(InvalidArgumentError, match="zebra"):
-        _demo.score_scene(Result(scene.image, {"det": foreign}), scene)
+        demo.score_scene(Result(scene.image, {"det": foreign}), scene)
 
 
 def test_summary_and_outputs(truth, tmp_path):
     scene, _ = truth
-    perfect = _demo.truth_result(scene)
+    perfect = demo.truth_result(scene)
     runs = [_run("fp32", perfect, truth), _run("int8", perfect, truth, wrong_classes=2)]
     model = {"weights": "argus_tiny_synthetic.safetensors", "sha256": "ab" * 32, "step": 7,
              "metrics": {"det": {"box_AP50": 0.41}, "cls": {"top1": 0.93}}}
-    files = _demo.write_outputs(tmp_path, scene, runs, _demo._report(model, scene, runs, "p"))
+    files = demo.write_outputs(tmp_path, scene, runs, demo.build_report(model, scene, runs, "p"))
     names = {f.name for f in files}
     assert {"scene_truth.png", "scene_fp32.png", "scene_int8.png", "photo_fp32.png",
             "classes_int8.png", "results.json"} <= names
@@ -122,7 +123,7 @@ def test_summary_and_outputs(truth, tmp_path):
                         parse_constant=lambda c: pytest.fail(f"{c} in results.json"))
     assert report["runs"]["fp32"]["metrics"]["det"]["box_AP50"] == pytest.approx(1.0)
 
-    text = _demo.format_summary(model, scene, runs, "the photo", files)
+    text = demo.format_summary(model, scene, runs, "the photo", files)
     rows = {line.split()[0] for line in text.splitlines() if line.startswith("  ")}
     assert set(TASKS) <= rows
     assert "6/6" in text and "4/6" in text
@@ -132,29 +133,29 @@ def test_summary_and_outputs(truth, tmp_path):
 
 def test_cache_folder_is_keyed_by_weights(tmp_path, monkeypatch):
     weights = Path("argus_tiny_synthetic.safetensors")
-    a = _demo.cache_folder(tmp_path, weights, "a" * 64)
-    assert a.parent == tmp_path and a != _demo.cache_folder(tmp_path, weights, "b" * 64)
+    a = demo.cache_folder(tmp_path, weights, "a" * 64)
+    assert a.parent == tmp_path and a != demo.cache_folder(tmp_path, weights, "b" * 64)
     monkeypatch.setenv("ARGUS_EDGE_CACHE", str(tmp_path / "env"))
-    assert _demo.cache_folder(None, weights, "a" * 64).parent == tmp_path / "env"
-    assert _demo.packaged_weights().is_file()
+    assert demo.cache_folder(None, weights, "a" * 64).parent == tmp_path / "env"
+    assert demo.packaged_weights().is_file()
 
 
 def test_arguments_defaults():
     p = argparse.ArgumentParser()
-    _demo.add_demo_arguments(p)
+    demo.add_demo_arguments(p)
     args = p.parse_args([])
     assert (args.out, args.cache, args.rebuild, args.no_int8, args.image, args.seed,
-            args.backend) == ("demo_out", None, False, False, None, _demo.SCENE_SEED, "auto")
+            args.backend) == ("demo_out", None, False, False, None, demo.SCENE_SEED, "auto")
 
 
 def test_unreadable_image_fails_before_building(tmp_path):
     from argus_edge._errors import ImageError
 
     p = argparse.ArgumentParser()
-    _demo.add_demo_arguments(p)
+    demo.add_demo_arguments(p)
     args = p.parse_args(["--image", str(tmp_path / "missing.jpg"), "--cache", str(tmp_path / "c")])
     with pytest.raises(ImageError):
-        _demo.main(args)
+        demo.main(args)
     assert not (tmp_path / "c").exists()
 
 
@@ -163,9 +164,9 @@ def test_unreadable_image_fails_before_building(tmp_path):
 def test_demo_end_to_end(tmp_path, capsys):
     pytest.importorskip("nncf")
     p = argparse.ArgumentParser()
-    _demo.add_demo_arguments(p)
+    demo.add_demo_arguments(p)
     args = p.parse_args(["--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache")])
-    assert _demo.main(args) == 0
+    assert demo.main(args) == 0
     text = capsys.readouterr().out
     for png in ("scene_truth", "scene_fp32", "scene_int8", "photo_fp32", "photo_int8",
                 "classes_fp32", "classes_int8"):
@@ -178,5 +179,5 @@ def test_demo_end_to_end(tmp_path, capsys):
     # The second run reuses the cached bundles.
     bundles = sorted((tmp_path / "cache").rglob("*.engine"))
     stamps = [b.stat().st_mtime_ns for b in bundles]
-    assert _demo.main(args) == 0
+    assert demo.main(args) == 0
     assert [b.stat().st_mtime_ns for b in bundles] == stamps

@@ -476,6 +476,29 @@ def test_cli_runs_as_a_file():
     assert proc.returncode == 0 and "--calib-dir" in proc.stdout and "--max-drop" in proc.stdout
 
 
+def test_int8_registry_follows_the_backend_registry(tmp_path):
+    from argus_edge import backends
+    from argus_edge.export import quantization
+    from argus_edge.export.quantization import int8_backends
+
+    names = int8_backends.names()
+    assert names == tuple(n for n in backends.names() if n in names)
+    assert quantization.BACKENDS == names
+    assert quantization.FLAVOURS == tuple(int8_backends.qdq_flavours())
+    # the variant names of existing bundles and docs; each variant's backend is its name
+    assert {n: int8_backends.get(n).variant for n in names} == {
+        "openvino": "openvino-int8", "onnxruntime": "onnxruntime-int8",
+        "tensorrt": "tensorrt-qdq"}
+    for n in names:
+        entry, files = int8_backends.get(n).variant_entry("g", tmp_path / "g.xml")
+        assert entry["backend"] == n and entry["precision"] == "int8"
+        assert set(entry["blobs"].values()) == set(files)
+    with pytest.raises(InvalidArgumentError, match="tflite"):
+        int8_backends.get("tflite")
+    with pytest.raises(InvalidArgumentError):
+        int8_backends.register_int8_backend(int8_backends.get(names[0]))
+
+
 # ----------------------------------------------------------------------------- argus_tiny
 @pytest.mark.slow
 @pytest.mark.openvino

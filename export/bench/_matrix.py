@@ -1,67 +1,19 @@
 """What the benchmark measures: the engines and the task sets, as plain data.
 
-Torch-free: the worker process (:mod:`._worker`) reads these back from JSON.
+The engines and the image tasks are :mod:`argus_edge._bench_engines`'s (torch-free, so
+that ``argus-edge bench``'s arguments offer them without the export extra). Torch-free:
+the worker process (:mod:`._worker`) reads these back from JSON.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
+from argus_edge._bench_engines import ENGINES, IMAGE_TASKS, Engine, engine
+
 __all__ = ["ENGINES", "IMAGE_TASKS", "Engine", "TaskSet", "engine", "task_sets"]
-
-#: tasks whose graphs run on the full image (pose runs on person crops: not benchmarked)
-IMAGE_TASKS = ("det", "inst", "sem", "cls", "depth")
-
-
-@dataclass(frozen=True)
-class Engine:
-    """One inference engine at one precision.
-
-    Attributes:
-        key: the name used on the command line (``ort-int8``).
-        label: engine name for tables.
-        precision: weights / compute precision for tables.
-        runtime: ``torch``, ``onnxruntime``, ``openvino`` or ``session``.
-        graphs: the graph files it runs (``onnx-fp32``, ``onnx-int8``, ``ir-fp32``,
-            ``ir-int8``; ``bundle`` for the Session, None for PyTorch).
-        hint: OpenVINO ``INFERENCE_PRECISION_HINT`` (None: the device default).
-    """
-
-    key: str
-    label: str
-    precision: str
-    runtime: str
-    graphs: str | None = None
-    hint: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-compatible dict."""
-        return asdict(self)
-
-
-ENGINES: tuple[Engine, ...] = (
-    Engine("torch", "PyTorch eager", "FP32", "torch"),
-    Engine("ort-fp32", "ONNX Runtime", "FP32", "onnxruntime", "onnx-fp32"),
-    Engine("ort-int8", "ONNX Runtime", "INT8 (QDQ)", "onnxruntime", "onnx-int8"),
-    Engine("ov-f32", "OpenVINO", "FP32 (f32)", "openvino", "ir-fp32", "f32"),
-    Engine("ov-bf16", "OpenVINO", "FP32 IR, bf16 compute", "openvino", "ir-fp32", "bf16"),
-    Engine("ov-int8", "OpenVINO", "INT8 (NNCF)", "openvino", "ir-int8"),
-    Engine("session", "argus-edge Session", "FP32 IR + fused deform", "session", "bundle"),
-)
-
-
-def engine(key: str) -> Engine:
-    """The :class:`Engine` named ``key``.
-
-    Raises:
-        KeyError: no such engine.
-    """
-    for e in ENGINES:
-        if e.key == key:
-            return e
-    raise KeyError(f"unknown engine {key!r}; choose from {[e.key for e in ENGINES]}")
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@
   as a checkpoint for the PyTorch rows;
 - the input: one photo (scikit-image's astronaut) resized to the input size, as the
   uint8 image the Session takes and as the preprocessed ``images`` / ``vit_images``;
-- graphs: the backbone (standard-op deformable attention) and one graph per head, ONNX
-  FP32 and OpenVINO IR FP32, then INT8 with the SDK's quantizers (ONNX Runtime QDQ,
-  NNCF) calibrated on a few photos;
+- graphs: the backbone (standard-op deformable attention) and one graph per head,
+  exported to ONNX FP32, then, per graph engine, its backend's variant: FP32 by the
+  exporter's variant writer (:mod:`..variants`), INT8 by the backend's INT8 quantizer
+  (:mod:`..quantization.int8_backends`) calibrated on a few photos;
 - bundles for the Session: every task, deformable attention as the fused custom node,
   and one single-task bundle per task (its blobs copied from the full one).
 """
@@ -20,18 +21,26 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from argus_edge import Bundle, preprocess, write_bundle
+from argus_edge import Bundle, backends, preprocess, write_bundle
 
 from ...training.heads import head_config_class
 from ...training.models import PRESETS, Argus
 from ..deform_op import spread_deform_init
+from ..variants import write_variant
 from ._matrix import Engine
 
-__all__ = ["Prepared", "build_model", "calibration_images", "prepare"]
+if TYPE_CHECKING:
+    from ..quantization.int8_backends import Int8Backend
+
+__all__ = ["Prepared", "build_model", "calibration_images", "int8_quantizer", "loads",
+           "prepare"]
+
+_SESSION = "bundle"  # what Session engines load: the bundles
 
 _PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "cat", "immunohistochemistry")
 
@@ -43,9 +52,10 @@ class Prepared:
     Attributes:
         checkpoint: the model as an Argus checkpoint (PyTorch rows).
         inputs: ``.npz`` with ``images``, ``vit_images`` (1, 3, H, W) and ``image_u8``.
-        graphs: graph set (``onnx-fp32``, ``ir-int8``, ...) → {``backbone`` | task: path}.
+        graphs: graph variant (``onnx-fp32``, ``openvino-int8``, ...) → {``backbone`` |
+            task: {blob role: file}}.
         bundles: ``all`` and each task → a Session bundle.
-        unavailable: graph set (or ``bundle``) → why it could not be made.
+        unavailable: graph variant (or ``bundle``) → why it could not be made.
         seconds: what each preparation step took.
     """
 
@@ -98,6 +108,25 @@ def _inputs(model: Argus, size: int, path: Path) -> Path:
     return path
 
 
+def int8_quantizer(e: Engine) -> Int8Backend | None:
+    """The INT8 quantizer of ``e``'s backend when ``e`` runs INT8 graphs, else None."""
+    from ..quantization import int8_backends
+
+    int8 = {b.name: b for b in int8_backends.all_backends()}.get(e.backend or "")
+    return int8 if int8 is not None and e.graph_precision == int8.precision else None
+
+
+def loads(e: Engine) -> str | None:
+    """What engine ``e`` loads from :class:`Prepared`: a graph variant (``onnx-fp32``,
+    ``openvino-int8``, ...), ``bundle`` for the Session, None for PyTorch."""
+    if e.runtime == "session":
+        return _SESSION
+    if e.backend is None or e.graph_precision is None:
+        return None
+    int8 = int8_quantizer(e)
+    return int8.variant if int8 else backends.variant_name(e.backend, e.graph_precision)
+
+
 def prepare(model: Argus, size: int, tasks: Sequence[str], engines: Sequence[Engine],
             calib: int, work: Path, log: Callable[[str], None]) -> Prepared:
     """Export, convert and quantize what ``engines`` need into ``work``.
@@ -110,30 +139,35 @@ def prepare(model: Argus, size: int, tasks: Sequence[str], engines: Sequence[Eng
     work.mkdir(parents=True, exist_ok=True)
     prepared = Prepared(checkpoint=save_checkpoint(model, work / "model.safetensors"),
                         inputs=_inputs(model, size, work / "inputs.npz"))
-    needed = {e.graphs for e in engines if e.graphs}
+    graph_engines = {loads(e): e for e in engines if e.runtime == "graphs"}
     timer = _Timer(prepared.seconds, log)
-    if needed & {"onnx-fp32", "onnx-int8", "ir-fp32", "ir-int8"}:
+    if graph_engines:
         with timer("export ONNX FP32 (backbone + heads)"):
-            prepared.graphs["onnx-fp32"] = _export_onnx(model, size, tasks, work / "onnx-fp32")
-    fp32 = prepared.graphs.get("onnx-fp32", {})
-    if "ir-fp32" in needed:
-        with timer("convert to OpenVINO IR"):
-            prepared.graphs["ir-fp32"] = _to_ir(fp32, work / "ir-fp32")
-    if needed & {"onnx-int8", "ir-int8"}:
-        with timer(f"calibration feeds ({calib} images)"):
-            feeds = _calibration_feeds(fp32, size, calib)
-        for key, quantize in (("onnx-int8", _quantize_ort), ("ir-int8", _quantize_ov)):
-            if key in needed:
-                with timer(f"quantize {key}"):
-                    prepared.graphs[key] = quantize(fp32, feeds, work / key)
-    if "bundle" in needed:
+            exported = _export_onnx(model, size, tasks, work / "exported")
+    feeds = None
+    for variant, e in graph_engines.items():
+        int8 = int8_quantizer(e)
+        if int8 is None:
+            with timer(f"write {variant}"):
+                prepared.graphs[variant] = _write_variant(exported, variant, work / variant)
+            continue
+        if feeds is None:
+            with timer(f"calibration feeds ({calib} images)"):
+                feeds = _calibration_feeds(exported, size, calib)
+        with timer(f"quantize {variant}"):
+            prepared.graphs[variant] = _quantize(exported, feeds, int8, work / variant)
+    session = next((e for e in engines if e.runtime == "session"), None)
+    if session is not None:
         with timer("Session bundles (fused deformable attention)"):
             try:
-                prepared.bundles = _session_bundles(model, size, tasks, work / "bundles")
+                prepared.bundles = _session_bundles(
+                    model, size, tasks, backends.variant_name(session.backend,
+                                                              session.graph_precision),
+                    work / "bundles")
             except Exception as e:  # noqa: BLE001 - reported as the Session rows' reason
-                prepared.unavailable["bundle"] = f"bundle export failed: {type(e).__name__}: " \
-                                                 f"{_first_line(e)}"
-                log(f"  Session rows unavailable: {prepared.unavailable['bundle']}")
+                prepared.unavailable[_SESSION] = f"bundle export failed: " \
+                                                 f"{type(e).__name__}: {_first_line(e)}"
+                log(f"  Session rows unavailable: {prepared.unavailable[_SESSION]}")
     return prepared
 
 
@@ -148,10 +182,17 @@ def _export_onnx(model: Argus, size: int, tasks: Sequence[str], out: Path) -> di
     return {g: str(out / f"{g}.onnx") for g in ("backbone", *tasks)}
 
 
-def _to_ir(onnx_graphs: dict[str, str], out: Path) -> dict[str, str]:
-    from ..openvino_ir import to_openvino
-
-    return {g: str(to_openvino(p, out / f"{g}.xml")[0]) for g, p in onnx_graphs.items()}
+def _write_variant(onnx_graphs: dict[str, str], variant: str,
+                   out: Path) -> dict[str, dict[str, str]]:
+    """Each graph's ``variant`` by the exporter's writer: ``{graph: {role: file}}``."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for g, path in onnx_graphs.items():
+        entry: dict = {"variants": {}}
+        files = write_variant(variant, entry, Path(path), g, out)
+        written[g] = {role: str(files[blob])
+                      for role, blob in entry["variants"][variant]["blobs"].items()}
+    return written
 
 
 def _calibration_feeds(onnx_graphs: dict[str, str], size: int,
@@ -170,29 +211,27 @@ def _calibration_feeds(onnx_graphs: dict[str, str], size: int,
     return {g: backbone_feeds if g == "backbone" else features for g in onnx_graphs}
 
 
-def _quantize_ort(onnx_graphs, feeds, out: Path) -> dict[str, str]:
-    from ..quantization import quantize_onnxruntime
+def _quantize(onnx_graphs: dict[str, str], feeds, int8: Int8Backend,
+              out: Path) -> dict[str, dict[str, str]]:
+    """Each graph quantized by an INT8 quantizer: ``{graph: {role: file}}``."""
+    from ..quantization import Int8Job
+    from ..quantization._graph import load_model
 
-    out.mkdir(parents=True, exist_ok=True)
-    return {g: str(quantize_onnxruntime(p, out / f"{g}.onnx", feeds[g]))
-            for g, p in onnx_graphs.items()}
-
-
-def _quantize_ov(onnx_graphs, feeds, out: Path) -> dict[str, str]:
-    from ..quantization import quantize_openvino, save_ir
-
-    return {g: str(save_ir(quantize_openvino(p, feeds[g], subset_size=len(feeds[g])),
-                           out / f"{g}.xml"))
-            for g, p in onnx_graphs.items()}
+    quantized = {}
+    for g, path in onnx_graphs.items():
+        _, artifact = int8.quantize(Int8Job(g, load_model(path), feeds[g], out))
+        entry, files = int8.variant_entry(g, artifact)
+        quantized[g] = {role: str(files[blob]) for role, blob in entry["blobs"].items()}
+    return quantized
 
 
-def _session_bundles(model: Argus, size: int, tasks: Sequence[str], out: Path) -> dict[str, str]:
+def _session_bundles(model: Argus, size: int, tasks: Sequence[str], variant: str,
+                     out: Path) -> dict[str, str]:
     from ..bundle_export import ExportOptions, export_bundle
 
     out.mkdir(parents=True, exist_ok=True)
     full = export_bundle(model, out / "all.engine", ExportOptions(
-        tasks=list(tasks), input_size=(size, size), variants=("openvino-fp32",),
-        deform="custom"))
+        tasks=list(tasks), input_size=(size, size), variants=(variant,), deform="custom"))
     bundles = {"all": str(full)}
     for t in tasks:
         bundles[t] = str(_single_task_bundle(full, t, out / f"{t}.engine", out / "blobs"))
@@ -212,7 +251,7 @@ def _single_task_bundle(full: Path, task: str, path: Path, scratch: Path) -> Pat
         names = {name for g in manifest["graphs"].values() for v in g["variants"].values()
                  for name in v["blobs"].values()}
         blobs = {n: b.blob_to_file(n, scratch / n) for n in names}
-    return write_bundle(path, manifest, blobs)
+    return write_bundle(path, manifest, blobs, version=tuple(manifest["format_version"]))
 
 
 # ----------------------------------------------------------------------------- helpers

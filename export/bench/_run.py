@@ -113,16 +113,18 @@ def _check(options: BenchOptions) -> list[Engine]:
 def _measure(e: Engine, task_set: TaskSet, prepared, options: BenchOptions,
              gflops: dict[str, float], work: Path, log) -> dict[str, Any]:
     from ._flops import task_set_gflops
+    from ._prepare import loads
     from ._report import make_row
 
     flops = task_set_gflops(gflops, task_set)
-    missing = prepared.unavailable.get(e.graphs or "")
+    loaded = loads(e) or ""
+    missing = prepared.unavailable.get(loaded)
     if missing:
         return make_row(e, task_set, {"status": "unavailable", "error": missing}, flops)
     spec = {"engine": e.to_dict(), "task_set": task_set.to_dict(), "size": options.size,
             "threads": options.threads, "runs": options.runs, "warmup": options.warmup,
             "inputs": str(prepared.inputs), "checkpoint": str(prepared.checkpoint),
-            "graphs": prepared.graphs.get(e.graphs or "", {}), "bundles": prepared.bundles}
+            "graphs": prepared.graphs.get(loaded, {}), "bundles": prepared.bundles}
     spec_path = work / "specs" / f"{e.key}__{task_set.mode}__{'+'.join(task_set.tasks)}.json"
     spec_path.parent.mkdir(parents=True, exist_ok=True)
     spec_path.write_text(json.dumps(spec, indent=1))
@@ -169,11 +171,26 @@ def _openvino_extension() -> str | None:
         return str(dev) if dev.is_file() else None
 
 
+def _packages() -> list[str]:
+    """The Python packages of the engines: their backends' and INT8 quantizers'."""
+    from argus_edge import backends
+
+    from ._prepare import int8_quantizer
+
+    packages = []
+    for e in ENGINES:
+        if e.backend is not None:
+            packages.append(backends.get(e.backend).python_package)
+            int8 = int8_quantizer(e)
+            packages += int8.packages if int8 else ()
+    return [p for p in dict.fromkeys(packages) if p]
+
+
 def _meta(options: BenchOptions) -> dict[str, Any]:
     import torch
 
     versions = {"torch": torch.__version__}
-    for name in ("onnxruntime", "openvino", "nncf"):
+    for name in _packages():
         try:
             versions[name] = __import__(name).__version__
         except ImportError:

@@ -26,6 +26,19 @@ import numpy as np
 MARKER = "ARGUS_BENCH_RESULT"
 _AFTER = "_after"  # info key of a callable whose dict is added to the result after timing
 
+#: loader(spec) -> (load({role: file}) -> run(feeds) -> outputs, info), by backend name
+GraphLoader = Callable[[dict], tuple[Callable[[dict], Callable], dict]]
+_GRAPH_LOADERS: dict[str, GraphLoader] = {}
+
+
+def _graph_loader(backend: str) -> Callable[[GraphLoader], GraphLoader]:
+    """Registers how the benchmark loads ``backend``'s graphs (a backend registry name):
+    from the graph's files by role, with the engine settings the benchmark times."""
+    def wrap(loader: GraphLoader) -> GraphLoader:
+        _GRAPH_LOADERS[backend] = loader
+        return loader
+    return wrap
+
 
 def _memory_mb() -> tuple[float, float]:
     """(current RSS, peak RSS) of this process in MB (10^6 bytes)."""
@@ -41,22 +54,24 @@ def _memory_mb() -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------------- engines
-def _onnxruntime(spec: dict) -> tuple[Callable[[str], Callable], dict]:
+@_graph_loader("onnxruntime")
+def _onnxruntime(spec: dict) -> tuple[Callable[[dict], Callable], dict]:
     import onnxruntime as ort
 
-    def load(path: str):
+    def load(files: dict):
         so = ort.SessionOptions()
         so.intra_op_num_threads = spec["threads"]
         so.inter_op_num_threads = 1
         so.log_severity_level = 3  # QDQ graphs make ORT list every folded initializer
-        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        sess = ort.InferenceSession(files["model"], so, providers=["CPUExecutionProvider"])
         names = [o.name for o in sess.get_outputs()]
         return lambda feeds: dict(zip(names, sess.run(names, feeds)))
 
     return load, {"engine_version": ort.__version__, "exec_precision": spec["engine"]["precision"]}
 
 
-def _openvino(spec: dict) -> tuple[Callable[[str], Callable], dict]:
+@_graph_loader("openvino")
+def _openvino(spec: dict) -> tuple[Callable[[dict], Callable], dict]:
     import openvino as ov
 
     core, hint, info = ov.Core(), spec["engine"]["hint"], {"engine_version": ov.__version__}
@@ -65,8 +80,8 @@ def _openvino(spec: dict) -> tuple[Callable[[str], Callable], dict]:
     if hint:
         config["INFERENCE_PRECISION_HINT"] = hint
 
-    def load(path: str):
-        compiled = core.compile_model(core.read_model(path), "CPU", config)
+    def load(files: dict):
+        compiled = core.compile_model(core.read_model(files["xml"], files["bin"]), "CPU", config)
         # what the plugin will really use for the float parts (bf16 hints are ignored
         # on CPUs without bf16 support; the default is bf16 on CPUs that have it)
         used = compiled.get_property("INFERENCE_PRECISION_HINT")
@@ -87,7 +102,10 @@ def _openvino(spec: dict) -> tuple[Callable[[str], Callable], dict]:
 
 def _graph_step(spec: dict, inputs: dict[str, np.ndarray]) -> tuple[Callable[[], None], dict]:
     """Backbone → heads on a graph engine; ``separate`` loads one backbone per task."""
-    load, info = (_onnxruntime if spec["engine"]["runtime"] == "onnxruntime" else _openvino)(spec)
+    backend = spec["engine"]["backend"]
+    if backend not in _GRAPH_LOADERS:
+        raise _Unavailable(f"the benchmark has no graph loader for backend {backend!r}")
+    load, info = _GRAPH_LOADERS[backend](spec)
     graphs, tasks = spec["graphs"], spec["task_set"]["tasks"]
     feeds = {"images": inputs["images"], "vit_images": inputs["vit_images"]}
     if spec["task_set"]["mode"] == "separate":
@@ -143,7 +161,7 @@ def _session_step(spec: dict, inputs: dict[str, np.ndarray]) -> tuple[Callable[[
     if not hasattr(argus_edge, "Session"):
         raise _Unavailable("argus_edge.Session does not exist in this build")
     image, tasks = inputs["image_u8"], spec["task_set"]["tasks"]
-    open_ = lambda path: argus_edge.Session(path, backend="openvino",  # noqa: E731
+    open_ = lambda path: argus_edge.Session(path, backend=spec["engine"]["backend"],  # noqa: E731
                                             threads=spec["threads"])
     if spec["task_set"]["mode"] == "separate":
         sessions = [(open_(spec["bundles"][t]), [t]) for t in tasks]
@@ -179,8 +197,8 @@ def measure(spec: dict) -> dict[str, Any]:
     """Load, warm up and time one configuration (see the module docstring)."""
     inputs = dict(np.load(spec["inputs"]))
     rss_start, _ = _memory_mb()
-    runtime = spec["engine"]["runtime"]
-    build = {"torch": _torch_step, "session": _session_step}.get(runtime, _graph_step)
+    build = {"torch": _torch_step, "graphs": _graph_step,
+             "session": _session_step}[spec["engine"]["runtime"]]
     t0 = time.perf_counter()
     step, info = build(spec, inputs)
     load_s = time.perf_counter() - t0

@@ -1,13 +1,15 @@
 """INT8 post-training quantization of the Argus graphs, with an accuracy gate.
 
 The workflow (``docs/quantization.md``): calibration images → feeds per graph
-(:mod:`.calibration`) → per-layer sensitivity (:mod:`.sensitivity`) → INT8 per backend
-(NNCF for OpenVINO, ONNX Runtime QDQ for ONNX Runtime and TensorRT) with the default
-float-kept set (:mod:`.sensitive`) → FP32 vs INT8 comparison and task metric drops
+(:mod:`.calibration`) → per-layer sensitivity (:mod:`.sensitivity`) → INT8 per backend,
+each backend's quantizer from the INT8 registry (:mod:`.int8_backends`: NNCF for OpenVINO,
+ONNX Runtime QDQ for ONNX Runtime and TensorRT) with the default float-kept set
+(:mod:`.sensitive`) → FP32 vs INT8 comparison and task metric drops
 (:mod:`.report`) → the gate restores the most sensitive layers to float until it passes
 (:mod:`.gate`) → JSON / Markdown reports. :func:`quantize_graphs` runs all of it.
 """
 
+from . import int8_backends
 from .calibration import (
     IMAGE_EXTENSIONS,
     CalibrationImage,
@@ -19,9 +21,16 @@ from .calibration import (
 )
 from .feeds import feeds_for_graphs, graph_signature
 from .gate import Gate, Verdict, check_gate, layers_to_restore, parse_max_drop
-from .onnxruntime_ptq import FLAVOURS, quantize_onnxruntime, restore_float_inputs
+from .int8_backends import Int8Backend, Int8Job, register_int8_backend
+from .onnxruntime_ptq import (
+    S8S8_SYMMETRIC,
+    U8S8,
+    QdqFlavour,
+    quantize_onnxruntime,
+    restore_float_inputs,
+)
 from .openvino_ptq import map_to_openvino, quantize_openvino, save_ir, to_openvino
-from .pipeline import BACKENDS, quantize_graphs
+from .pipeline import quantize_graphs
 from .report import (
     LOWER_IS_BETTER,
     Evaluate,
@@ -58,16 +67,21 @@ __all__ = [
     "FLAVOURS",
     "IMAGE_EXTENSIONS",
     "LOWER_IS_BETTER",
+    "S8S8_SYMMETRIC",
+    "U8S8",
     "BackendResult",
     "CalibrationImage",
     "Evaluate",
     "FloatLayer",
     "Gate",
     "GraphSetRunner",
+    "Int8Backend",
+    "Int8Job",
     "LayerSensitivity",
     "LazyFeeds",
     "MetricDrop",
     "OutputComparison",
+    "QdqFlavour",
     "QuantizationResult",
     "RoundRecord",
     "SensitivePolicy",
@@ -81,6 +95,7 @@ __all__ = [
     "graph_feeds",
     "graph_signature",
     "image_feeds",
+    "int8_backends",
     "layer_sensitivity",
     "layers_to_restore",
     "load_calibration_images",
@@ -93,8 +108,19 @@ __all__ = [
     "quantize_graphs",
     "quantize_onnxruntime",
     "quantize_openvino",
+    "register_int8_backend",
     "restore_float_inputs",
     "save_ir",
     "to_openvino",
     "write_reports",
 ]
+
+
+def __getattr__(name: str):
+    """``BACKENDS`` (INT8 backend names) and ``FLAVOURS`` (the names of the QDQ ones),
+    read from the INT8 registry on each access."""
+    derived = {"BACKENDS": int8_backends.names,
+               "FLAVOURS": lambda: tuple(int8_backends.qdq_flavours())}
+    if name in derived:
+        return derived[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

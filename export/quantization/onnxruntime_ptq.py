@@ -1,13 +1,15 @@
 """INT8 post-training quantization to QDQ ONNX with ONNX Runtime's ``quantize_static``.
 
-Two flavours of the same QDQ graph:
+Two flavours (:class:`QdqFlavour`) of the same QDQ graph:
 
-* ``onnxruntime``: for the ONNX Runtime CPU backend. Asymmetric uint8 activations and
-  symmetric int8 per-channel weights (U8S8), ONNX Runtime's recommendation for x86 CPUs
-  with VNNI.
-* ``tensorrt``: the explicit-quantization graph TensorRT 10 builds from. Symmetric int8
-  activations and weights (every zero point is 0), per-channel weights on the output
-  channel axis, one dedicated Q/DQ pair per consumer.
+* :data:`U8S8`: asymmetric uint8 activations and symmetric int8 per-channel weights,
+  ONNX Runtime's recommendation for x86 CPUs with VNNI (the ONNX Runtime backend's).
+* :data:`S8S8_SYMMETRIC`: the explicit-quantization graph TensorRT 10 builds from.
+  Symmetric int8 activations and weights (every zero point is 0), per-channel weights on
+  the output channel axis, one dedicated Q/DQ pair per consumer.
+
+Each INT8 backend that writes QDQ graphs names its flavour in the INT8 registry
+(:mod:`.int8_backends`), so a flavour can also be given by that backend's name.
 
 In both, only the inputs of compute layers (Conv, ConvTranspose, MatMul, Gemm) are
 quantized, and every other op reads float tensors: LayerNormalization, Softmax, GridSample
@@ -17,11 +19,14 @@ and the layers of the float-kept set (:mod:`.sensitive`) never see a Q/DQ pair.
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import logging
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import onnx
 
@@ -31,10 +36,35 @@ from ._graph import COMPUTE_OPS, GraphIndex, load_model
 from .calibration import Feeds
 from .sensitive import SensitivePolicy, default_float_nodes
 
-__all__ = ["FLAVOURS", "quantize_onnxruntime"]
+__all__ = ["S8S8_SYMMETRIC", "U8S8", "QdqFlavour", "quantize_onnxruntime",
+           "restore_float_inputs"]
 
-#: The QDQ flavours :func:`quantize_onnxruntime` writes.
-FLAVOURS: tuple[str, ...] = ("onnxruntime", "tensorrt")
+
+@dataclass(frozen=True, eq=False)
+class QdqFlavour:
+    """How a QDQ graph quantizes (weights are symmetric int8 in every flavour).
+
+    Attributes:
+        name: for reports and errors.
+        activations: the ``onnxruntime.quantization.QuantType`` of the activations.
+        extra_options: ``quantize_static``'s ``extra_options``.
+    """
+
+    name: str
+    activations: str
+    extra_options: Mapping[str, Any]
+
+
+#: Asymmetric uint8 activations, symmetric int8 per-channel weights (ONNX Runtime on x86).
+U8S8 = QdqFlavour("U8S8", "QUInt8", {"ActivationSymmetric": False, "WeightSymmetric": True})
+#: Symmetric int8 activations and weights, one Q/DQ pair per consumer, MatMul weights per
+#: output channel (TensorRT 10's explicit quantization).
+S8S8_SYMMETRIC = QdqFlavour("S8S8 symmetric", "QInt8", {
+    "ActivationSymmetric": True,
+    "WeightSymmetric": True,
+    "DedicatedQDQPair": True,
+    "QDQOpTypePerChannelSupportToAxis": {"MatMul": 1},
+})
 _CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 _EXTERNAL_DATA_BYTES = 1_800_000_000  # protobuf's 2 GiB limit, with margin
 
@@ -66,17 +96,20 @@ class _NoPreprocessNag(logging.Filter):
         return "pre-process" not in record.getMessage()
 
 
-def _flavour_options(flavour: str):
-    from onnxruntime.quantization import QuantType
+def _qdq_flavour(flavour: QdqFlavour | str) -> QdqFlavour:
+    """``flavour``, or the flavour of the INT8 backend named ``flavour``.
 
-    if flavour == "onnxruntime":
-        return QuantType.QUInt8, {"ActivationSymmetric": False, "WeightSymmetric": True}
-    return QuantType.QInt8, {
-        "ActivationSymmetric": True,
-        "WeightSymmetric": True,
-        "DedicatedQDQPair": True,
-        "QDQOpTypePerChannelSupportToAxis": {"MatMul": 1},
-    }
+    Raises:
+        InvalidArgumentError: no INT8 backend of that name writes QDQ graphs.
+    """
+    if isinstance(flavour, QdqFlavour):
+        return flavour
+    from .int8_backends import qdq_flavours  # the registry imports this module
+
+    flavours = qdq_flavours()
+    if flavour not in flavours:
+        raise InvalidArgumentError(f"flavour must be one of {tuple(flavours)}, got {flavour!r}")
+    return flavours[flavour]
 
 
 def quantize_onnxruntime(
@@ -86,7 +119,7 @@ def quantize_onnxruntime(
     *,
     exclude_nodes: Iterable[str] = (),
     per_channel: bool = True,
-    flavour: str = "onnxruntime",
+    flavour: QdqFlavour | str = U8S8,
     policy: SensitivePolicy | None = SensitivePolicy(),
     calibrate_method: str = "minmax",
     calibration_cache: str | Path | None = None,
@@ -99,7 +132,8 @@ def quantize_onnxruntime(
         calibration_inputs: feeds (``{input name: array}``) to calibrate on.
         exclude_nodes: node names kept in float, on top of the policy's.
         per_channel: per-output-channel weight scales.
-        flavour: ``onnxruntime`` or ``tensorrt`` (see the module docstring).
+        flavour: a :class:`QdqFlavour`, or the name of an INT8 backend writing QDQ
+            graphs (``onnxruntime``: :data:`U8S8`; ``tensorrt``: :data:`S8S8_SYMMETRIC`).
         policy: the default float-kept rules; ``None`` keeps only ``exclude_nodes``.
         calibrate_method: ``minmax``, ``entropy`` or ``percentile``.
         calibration_cache: a JSON file of activation ranges: read if it exists (no
@@ -115,9 +149,10 @@ def quantize_onnxruntime(
     """
     from onnxruntime.quantization import QuantFormat, quantize_static
 
+    flavour = _qdq_flavour(flavour)
     model = load_model(onnx_path)
     index = GraphIndex(model)
-    keep = _float_set(index, flavour, calibrate_method, calibration_inputs, exclude_nodes, policy)
+    keep = _float_set(index, calibrate_method, calibration_inputs, exclude_nodes, policy)
     kwargs = _static_options(flavour, calibrate_method, calibration_cache)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,11 +170,9 @@ def quantize_onnxruntime(
     return out_path
 
 
-def _float_set(index: GraphIndex, flavour: str, calibrate_method: str, feeds: Feeds,
+def _float_set(index: GraphIndex, calibrate_method: str, feeds: Feeds,
                exclude_nodes: Iterable[str], policy: SensitivePolicy | None) -> set[str]:
     """Checks the arguments; returns the names of the nodes kept in float."""
-    if flavour not in FLAVOURS:
-        raise InvalidArgumentError(f"flavour must be one of {FLAVOURS}, got {flavour!r}")
     if calibrate_method not in _CALIBRATION_METHODS:
         raise InvalidArgumentError(
             f"calibrate_method must be one of {_CALIBRATION_METHODS}, got {calibrate_method!r}")
@@ -153,15 +186,16 @@ def _float_set(index: GraphIndex, flavour: str, calibrate_method: str, feeds: Fe
     return keep
 
 
-def _static_options(flavour: str, calibrate_method: str, cache: str | Path | None) -> dict:
+def _static_options(flavour: QdqFlavour, calibrate_method: str,
+                    cache: str | Path | None) -> dict:
     """``quantize_static`` keyword arguments of a flavour."""
     from onnxruntime.quantization import CalibrationMethod, QuantType
 
-    activation_type, extra = _flavour_options(flavour)
     method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
               "percentile": CalibrationMethod.Percentile}[calibrate_method]
-    kwargs = {"activation_type": activation_type, "weight_type": QuantType.QInt8,
-              "calibrate_method": method, "extra_options": extra}
+    kwargs = {"activation_type": getattr(QuantType, flavour.activations),
+              "weight_type": QuantType.QInt8, "calibrate_method": method,
+              "extra_options": copy.deepcopy(dict(flavour.extra_options))}
     if cache is not None and _supports("calibration_cache_path"):
         kwargs["calibration_cache_path"] = str(cache)
     return kwargs

@@ -1,6 +1,6 @@
 """The quantization pipeline: sensitivity, INT8 per backend, the gate loop, the reports.
 
-Output folder layout::
+Output folder layout (each INT8 backend of :mod:`.int8_backends` writes into its folder)::
 
     <out>/report.json, report.md       the reports (docs/quantization.md)
     <out>/sensitivity/<graph>.png      per-layer sensitivity bar plots
@@ -17,21 +17,20 @@ from pathlib import Path
 
 from argus_edge._errors import InvalidArgumentError
 
+from . import int8_backends
 from ._graph import GraphIndex, load_model
-from ._runners import GraphSetRunner, OrtRunner, OvRunner, collect_outputs
+from ._runners import GraphSetRunner, OrtRunner, collect_outputs
 from .calibration import Feeds
 from .gate import Gate, check_gate, layers_to_restore
-from .onnxruntime_ptq import quantize_onnxruntime
-from .openvino_ptq import map_to_openvino, quantize_openvino, save_ir, to_openvino
+from .int8_backends import Int8Backend, Int8Job
+from .onnxruntime_ptq import U8S8, QdqFlavour
 from .report import Evaluate, compare_outputs, metric_drops, write_reports
 from .results import BackendResult, FloatLayer, QuantizationResult, RoundRecord
 from .sensitive import SensitivePolicy, default_float_nodes
 from .sensitivity import LayerSensitivity, layer_sensitivity, plot_sensitivity
 
-__all__ = ["BACKENDS", "quantize_graphs"]
+__all__ = ["quantize_graphs"]
 
-#: INT8 backends, by their command-line name.
-BACKENDS: tuple[str, ...] = ("openvino", "onnxruntime", "tensorrt")
 _IMAGE_INPUTS = {"images", "vit_images"}
 
 
@@ -39,11 +38,12 @@ class _Context:
     """What every backend's gate loop shares (graphs, feeds, references, rankings)."""
 
     def __init__(self, graphs, calibration, validation, policy, work: Path, out: Path,
-                 evaluate, directions, ov_precision: str) -> None:
+                 evaluate, directions, precision_hint: str) -> None:
         self.models = {g: load_model(p) for g, p in graphs.items()}
         self.calibration, self.validation = calibration, validation
         self.policy, self.work, self.out = policy, work, out
-        self.evaluate, self.directions, self.ov_precision = evaluate, directions, ov_precision
+        self.evaluate, self.directions = evaluate, directions
+        self.precision_hint = precision_hint
         self.defaults = {g: default_float_nodes(m, policy) for g, m in self.models.items()}
         self.op_types = {g: {n.name: n.op_type for n in m.graph.node}
                          for g, m in self.models.items()}
@@ -79,7 +79,7 @@ def quantize_graphs(
     Args:
         graphs: ``{graph name: FP32 ONNX path}`` (``backbone``, ``det``...).
         calibration_inputs: ``{graph name: feeds}`` to calibrate on.
-        backends: any of :data:`BACKENDS`.
+        backends: INT8 backend names (:func:`.int8_backends.names`).
         gate: the accuracy requirements and the restore schedule.
         out_dir: output folder.
         evaluate: ``evaluate(runner) -> {task: {metric: value}}`` on the FP32 and each
@@ -89,7 +89,8 @@ def quantize_graphs(
         task_graphs: ``{task: graphs computing it}`` (default: see :func:`_task_graphs`).
         sensitivity_samples: validation feeds per graph used for the sensitivity ranking.
         metric_directions: ``{metric: "higher" | "lower"}`` overrides.
-        openvino_precision: ``INFERENCE_PRECISION_HINT`` of OpenVINO evaluation.
+        openvino_precision: the inference precision hint of the evaluation on engines
+            that take one (OpenVINO's ``INFERENCE_PRECISION_HINT``).
         progress: show progress bars.
 
     Returns:
@@ -99,16 +100,16 @@ def quantize_graphs(
         InvalidArgumentError: unknown backend, no graphs, or feeds missing for a graph.
     """
     validation = validation_inputs or calibration_inputs
-    _check_arguments(graphs, calibration_inputs, validation, backends)
+    chosen = _check_arguments(graphs, calibration_inputs, validation, backends)
     with tempfile.TemporaryDirectory(prefix="argus_quantize_") as tmp:  # folders made on write
         ctx = _Context(graphs, calibration_inputs, validation, policy or SensitivePolicy(),
                        Path(tmp), Path(out_dir), evaluate, metric_directions, openvino_precision)
-        plots = _rank_layers(ctx, "tensorrt" if list(backends) == ["tensorrt"] else "onnxruntime",
-                             sensitivity_samples, progress)
+        plots = _rank_layers(ctx, _ranking_flavour(chosen), sensitivity_samples, progress)
         if evaluate is not None:
             ctx.fp32_metrics = _metrics(evaluate(GraphSetRunner(
                 "fp32", "fp32", {g: OrtRunner(m) for g, m in ctx.models.items()})))
-        results = {b: _gate_loop(ctx, b, gate, _task_graphs(ctx, task_graphs)) for b in backends}
+        results = {b.name: _gate_loop(ctx, b, gate, _task_graphs(ctx, task_graphs))
+                   for b in chosen}
     result = QuantizationResult(
         results, gate, ctx.rankings, plots, ctx.fp32_metrics,
         {g: len(calibration_inputs[g]) for g in graphs}, {g: len(validation[g]) for g in graphs},
@@ -117,22 +118,32 @@ def quantize_graphs(
     return result
 
 
-def _check_arguments(graphs, calibration, validation, backends) -> None:
-    unknown = [b for b in backends if b not in BACKENDS]
-    if unknown or not backends:
-        raise InvalidArgumentError(f"backends must be among {BACKENDS}, got {list(backends)}")
+def _check_arguments(graphs, calibration, validation, backends) -> list[Int8Backend]:
+    known = int8_backends.names()
+    if not backends or any(b not in known for b in backends):
+        raise InvalidArgumentError(f"backends must be among {known}, got {list(backends)}")
     if not graphs:
         raise InvalidArgumentError("no graphs to quantize")
     for name, feeds in (("calibration", calibration), ("validation", validation)):
         if missing := [g for g in graphs if g not in feeds or len(feeds[g]) == 0]:
             raise InvalidArgumentError(f"no {name} feeds for graphs {missing}")
+    return [int8_backends.get(b) for b in backends]
+
+
+def _ranking_flavour(chosen: Sequence[Int8Backend]) -> QdqFlavour:
+    """The sensitivity ranking measures one backend's own QDQ flavour; several backends,
+    or one that writes no QDQ graph, share ONNX Runtime's U8S8 ranking."""
+    if len(chosen) == 1 and chosen[0].qdq is not None:
+        return chosen[0].qdq
+    return U8S8
 
 
 def _metrics(raw: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
     return {str(t): {str(k): float(v) for k, v in m.items()} for t, m in raw.items()}
 
 
-def _rank_layers(ctx: _Context, flavour: str, samples: int, progress: bool) -> dict[str, str]:
+def _rank_layers(ctx: _Context, flavour: QdqFlavour, samples: int,
+                 progress: bool) -> dict[str, str]:
     plots = {}
     for graph, model in ctx.models.items():
         feeds = ctx.validation[graph][:max(1, samples)]
@@ -160,35 +171,19 @@ def _task_graphs(ctx: _Context, given: Mapping[str, Sequence[str]] | None) -> di
     return mapping
 
 
-def _quantize_graph(ctx: _Context, backend: str, graph: str, restored: Sequence[str]):
+def _quantize_graph(ctx: _Context, backend: Int8Backend, graph: str, restored: Sequence[str]):
     """Quantizes one graph for one backend; returns (runner, artifact path)."""
-    model, feeds = ctx.models[graph], ctx.calibration[graph]
-    if backend == "openvino":
-        quantized = quantize_openvino(model, feeds, ignored=restored, policy=ctx.policy)
-        path = save_ir(quantized, ctx.out / backend / f"{graph}.xml")
-        return OvRunner(quantized, ctx.ov_precision), path
-    path = quantize_onnxruntime(model, ctx.out / backend / f"{graph}.onnx", feeds,
-                                exclude_nodes=restored, flavour=backend, policy=ctx.policy,
-                                calibration_cache=ctx.cache(graph))
-    return OrtRunner(path), path
+    return backend.quantize(Int8Job(
+        graph, ctx.models[graph], ctx.calibration[graph], ctx.out / backend.name,
+        keep_float=restored, policy=ctx.policy, calibration_cache=ctx.cache(graph),
+        precision_hint=ctx.precision_hint))
 
 
-def _unmappable(ctx: _Context, backend: str) -> dict[str, set[str]]:
-    """Compute layers a backend's graph has no operation for (nothing to restore)."""
-    if backend != "openvino":
-        return {g: set() for g in ctx.models}
-    missing = {}
-    for graph, model in ctx.models.items():
-        layers = [n.name for n in GraphIndex(model).compute_nodes()]
-        missing[graph] = set(map_to_openvino(to_openvino(model), layers)[1])
-    return missing
-
-
-def _gate_loop(ctx: _Context, backend: str, gate: Gate, tasks) -> BackendResult:
-    result = BackendResult(backend)
+def _gate_loop(ctx: _Context, backend: Int8Backend, gate: Gate, tasks) -> BackendResult:
+    result = BackendResult(backend.name)
     restored: dict[str, dict[str, FloatLayer]] = {g: {} for g in ctx.models}
-    unmappable = _unmappable(ctx, backend)
-    runner = GraphSetRunner(backend, "int8")
+    unmappable = backend.unmappable(ctx.models)
+    runner = GraphSetRunner(backend.name, backend.precision)
     dirty, new = set(ctx.models), []
     for rnd in range(gate.max_rounds + 1):
         for graph in [g for g in ctx.models if g in dirty]:
@@ -218,7 +213,7 @@ def _gate_loop(ctx: _Context, backend: str, gate: Gate, tasks) -> BackendResult:
         dirty, new = {g for g, _ in picks}, [f"{g}:{r.layer}" for g, r in picks]
     result.float_layers = _float_layers(ctx, restored)
     result.float_op_types = _float_op_types(ctx)
-    result.notes += _notes(ctx, backend, unmappable)
+    result.notes += backend.notes(unmappable, ctx.precision_hint)
     return result
 
 
@@ -240,19 +235,3 @@ def _float_op_types(ctx: _Context) -> dict[str, dict[str, int]]:
         kinds = [n.op_type for n in model.graph.node if n.op_type in ctx.policy.op_types]
         counts[graph] = {t: kinds.count(t) for t in dict.fromkeys(kinds)}
     return counts
-
-
-def _notes(ctx: _Context, backend: str, unmappable: Mapping[str, set[str]]) -> list[str]:
-    notes = []
-    if backend == "tensorrt":
-        notes.append("TensorRT is not available here: the explicit-quantization QDQ graph was "
-                     "evaluated on ONNX Runtime CPU, which runs the same Q/DQ arithmetic.")
-    if backend == "openvino":
-        notes.append(f"OpenVINO evaluated with INFERENCE_PRECISION_HINT={ctx.ov_precision}.")
-        for graph, names in unmappable.items():
-            if names:
-                notes.append(f"{graph}: {len(names)} ONNX layers have no OpenVINO operation of "
-                             f"their own (fused, e.g. into ScaledDotProductAttention); NNCF "
-                             f"decides for them: {', '.join(sorted(names)[:6])}")
-    return notes
-

@@ -29,7 +29,7 @@ from argus_edge._errors import InvalidArgumentError
 from ._graph import GraphIndex, load_model
 from ._runners import OrtRunner, collect_outputs, error_stats
 from .calibration import Feeds
-from .onnxruntime_ptq import quantize_onnxruntime
+from .onnxruntime_ptq import U8S8, QdqFlavour, quantize_onnxruntime
 from .sensitive import parameter_names
 
 __all__ = ["LayerSensitivity", "layer_sensitivity", "plot_sensitivity"]
@@ -76,7 +76,8 @@ class LayerSensitivity:
 
 
 def _variant_error(model: onnx.ModelProto, path: Path, calib: Feeds, feeds: Feeds,
-                   reference: dict, exclude: Sequence[str], *, flavour: str, cache: Path):
+                   reference: dict, exclude: Sequence[str], *, flavour: QdqFlavour | str,
+                   cache: Path):
     quantize_onnxruntime(model, path, calib, exclude_nodes=exclude, flavour=flavour,
                          policy=None, calibration_cache=cache)
     outs = collect_outputs(OrtRunner(path), feeds)
@@ -92,7 +93,7 @@ def layer_sensitivity(
     *,
     graph: str = "graph",
     mode: str = "only",
-    flavour: str = "onnxruntime",
+    flavour: QdqFlavour | str = U8S8,
     layers: Sequence[str] | None = None,
     default_float: Mapping[str, str] | None = None,
     calibration_cache: str | Path | None = None,
@@ -106,7 +107,8 @@ def layer_sensitivity(
         eval_inputs: feeds to measure the error on (default: the calibration feeds).
         graph: the graph's name (carried into the results).
         mode: ``only`` or ``all_but`` (see the module docstring).
-        flavour: QDQ flavour (``onnxruntime`` or ``tensorrt``).
+        flavour: the QDQ flavour measured with (see
+            :func:`~.onnxruntime_ptq.quantize_onnxruntime`).
         layers: the layers to measure (default: every compute layer).
         default_float: ``{layer: reason}`` of the default float-kept set, only recorded.
         calibration_cache: activation-range cache file to reuse or create (see

@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import os
 
-#: engine keys, in table order (``argus_edge.export.bench.ENGINES``; a test keeps them equal)
-BENCH_ENGINES = ("torch", "ort-fp32", "ort-int8", "ov-f32", "ov-bf16", "ov-int8", "session")
-#: tasks whose heads run on the full image (``argus_edge.export.bench.IMAGE_TASKS``)
-BENCH_TASKS = ("det", "inst", "sem", "cls", "depth")
+from ._bench_engines import ENGINES, IMAGE_TASKS
+
+#: engine keys, in table order (the benchmark's engines, :mod:`._bench_engines`)
+BENCH_ENGINES = tuple(e.key for e in ENGINES)
+#: tasks whose heads run on the full image
+BENCH_TASKS = IMAGE_TASKS
 #: what --quick changes: (runs, warm-up runs, calibration images)
 QUICK = {"runs": 3, "warmup": 1, "calib": 2}
 DEFAULTS = {"runs": 10, "warmup": 2, "calib": 8}

@@ -33,9 +33,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
                     "predictions compare with the scene's ground truth. Needs the [train] "
                     "and [export] extras (the bundles are built once; the ground truth and "
                     "scoring use the training code's generator and evaluators).")
-    from ._demo import add_demo_arguments
+    from .demo import add_demo_arguments  # cheap: the demo imports torch only when run
     add_demo_arguments(p)
-    p.set_defaults(func=lambda a: _lazy_command("argus_edge._demo", a))
+    p.set_defaults(func=lambda a: _lazy_command("argus_edge.demo", a))
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:

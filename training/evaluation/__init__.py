@@ -9,6 +9,7 @@ tensors are accepted and moved to numpy.
 
 from . import _tasks as _tasks  # noqa: F401  (registers the built-in evaluators)
 from ._base import MetricAccumulator, Metrics
+from ._coco_io import load_ground_truth
 from ._registry import (
     TaskEvaluator,
     create_accumulator,
@@ -61,5 +62,6 @@ __all__ = [
     "encode_masks", "evaluate_boxes", "evaluate_classification", "evaluate_coco",
     "evaluate_depth", "evaluate_keypoints", "evaluate_masks", "evaluate_segmentation",
     "evaluate_task", "get_evaluator", "keypoints_to_coco", "list_evaluators",
+    "load_ground_truth",
     "register_evaluator", "summarize", "topk_accuracy", "xyxy_to_xywh",
 ]
