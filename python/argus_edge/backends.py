@@ -76,10 +76,7 @@ def get(name: str) -> Backend:
     Raises:
         InvalidArgumentError: no backend has that name.
     """
-    for b in _table():
-        if b.name == name:
-            return b
-    raise InvalidArgumentError(f"unknown backend {name!r}; expected one of {names()}")
+    return _find("name", name, "backend")
 
 
 def by_variant_prefix(prefix: str) -> Backend:
@@ -88,11 +85,15 @@ def by_variant_prefix(prefix: str) -> Backend:
     Raises:
         InvalidArgumentError: no backend uses that prefix.
     """
+    return _find("variant_prefix", prefix, "variant prefix")
+
+
+def _find(field: str, value: str, what: str) -> Backend:
     for b in _table():
-        if b.variant_prefix == prefix:
+        if getattr(b, field) == value:
             return b
-    known = tuple(b.variant_prefix for b in _table())
-    raise InvalidArgumentError(f"unknown variant prefix {prefix!r}; expected one of {known}")
+    known = tuple(getattr(b, field) for b in _table())
+    raise InvalidArgumentError(f"unknown {what} {value!r}; expected one of {known}")
 
 
 def variant_name(backend: str, precision: str) -> str:
