@@ -4,8 +4,9 @@
   first) or of an FP32 bundle, as files named after the bundle's graphs;
 - :func:`make_evaluator`: the training code's task evaluators (COCO AP, mIoU, top-1,
   depth errors, keypoint AP) run on a set of exported graphs;
-- :func:`write_int8_bundles`: one INT8 bundle per backend, with the calibration summary
-  and the accuracy report in its provenance.
+- :func:`write_int8_bundles`: one INT8 bundle per backend that passed the accuracy gate
+  (the others only when asked), each variant recording its gate, with the calibration
+  summary and the accuracy report in its provenance.
 
 The graphs quantized are each graph's FP32 ONNX variant, :func:`fp32_onnx_variant`.
 """
@@ -95,15 +96,20 @@ def make_evaluator(val_config: Path, fp32_bundle: Path, max_images: int = 100):
     return evaluate
 
 
-def write_int8_bundles(result, fp32_bundle: Path, out_dir: Path,
-                       num_images: int) -> dict[str, Path]:
-    """One ``<model>.<variant>.engine`` per backend of ``result`` (``variant``: the INT8
-    backend's, :mod:`.quantization.int8_backends`).
+def write_int8_bundles(result, fp32_bundle: Path, out_dir: Path, num_images: int,
+                       allow_failed_gate: bool = False) -> dict[str, Path]:
+    """One ``<model>.<variant>.engine`` per backend of ``result`` that passed the gate
+    (``variant``: the INT8 backend's, :mod:`.quantization.int8_backends`).
 
-    Each holds the INT8 variant of every quantized graph (the fused graph is dropped),
-    and records in ``provenance.calibration`` the images used, the gate and whether it
-    passed, the layers kept in float and why, and the per-task metric drops; the full
+    Each holds the INT8 variant of every quantized graph (the fused graph is dropped);
+    every variant records the gate's verdict (``"gate": {"passed", "detail", "report"}``,
+    which libargus's Session enforces), and ``provenance.calibration`` the images used,
+    the gate, the layers kept in float and why, and the per-task metric drops; the full
     ``report.json`` is stored as a blob. The bundles keep the FP32 bundle's format version.
+
+    A backend that failed the gate gets no bundle unless ``allow_failed_gate``: then its
+    bundle is named ``<model>.<variant>.gate-failed.engine`` and the Session refuses it
+    unless told to accept it.
     """
     out = {}
     with Bundle(fp32_bundle) as src:
@@ -111,7 +117,12 @@ def write_int8_bundles(result, fp32_bundle: Path, out_dir: Path,
         fp32_sha = src.sha256
     report = Path(result.report_json) if result.report_json else None
     for backend, res in result.backends.items():
+        if not res.passed and not allow_failed_gate:
+            continue
         int8 = int8_backends.get(backend)
+        gate = {"passed": bool(res.passed), "detail": _gate_detail(res)}
+        if report is not None:
+            gate["report"] = "quantization_report.json"
         m = json.loads(json.dumps(manifest))
         m.pop("blobs", None)
         blobs: dict[str, Any] = {}
@@ -120,16 +131,30 @@ def write_int8_bundles(result, fp32_bundle: Path, out_dir: Path,
             if name not in res.artifacts:
                 continue
             entry, files = int8.variant_entry(name, Path(res.artifacts[name]))
-            m["graphs"][name] = dict(g, variants={int8.variant: entry})
+            m["graphs"][name] = dict(g, variants={int8.variant: dict(entry, gate=gate)})
             blobs.update(files)
         m["provenance"]["calibration"] = json_safe(_summary(res, result, num_images, backend))
         m["provenance"]["fp32_bundle_sha256"] = fp32_sha
         if report is not None:
             blobs["quantization_report.json"] = report
             m["provenance"]["calibration"]["report_blob"] = "quantization_report.json"
-        path = out_dir / f"{manifest['model']['name']}.{int8.variant}.engine"
+        suffix = "" if res.passed else ".gate-failed"
+        path = out_dir / f"{manifest['model']['name']}.{int8.variant}{suffix}.engine"
         out[backend] = write_bundle(path, m, blobs, version=tuple(manifest["format_version"]))
     return out
+
+
+def _gate_detail(res) -> str:
+    """The gate's verdict in one line: what failed in the last round, or what passed."""
+    if not res.rounds:
+        return "not checked"
+    last = res.rounds[-1]
+    if last.passed:
+        worst = min(last.min_cosine.values(), default=None)
+        return f"passed in round {last.round}" + (
+            "" if worst is None else f", min output cosine {worst:.4f}")
+    failures = "; ".join(last.failures[:3]) + ("; ..." if len(last.failures) > 3 else "")
+    return f"failed after {len(res.rounds)} round(s): {failures}"
 
 
 def _summary(res, result, num_images: int, backend: str) -> dict[str, Any]:

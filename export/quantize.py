@@ -8,8 +8,11 @@ written).
 
 Sources: ``--checkpoint`` (exported first to ``<out>/fp32.engine``), ``--bundle``
 (an FP32 bundle with ``onnx-fp32`` graphs), or ``--graphs`` (bare FP32 ONNX files; no
-bundle is written then). With a bundle source, one INT8 bundle per backend is written to
-``<out>/<model>.<variant>.engine`` (its INT8 variant: ``openvino-int8``, ...).
+bundle is written then). With a bundle source, one INT8 bundle per backend that passed the
+gate is written to ``<out>/<model>.<variant>.engine`` (its INT8 variant: ``openvino-int8``,
+...), its variants recording the gate; a backend that failed gets none unless
+``--allow-failed-gate`` (then ``<model>.<variant>.gate-failed.engine``, which the Session
+refuses unless told ``accept_failed_gate``).
 ``--val-config`` (a training YAML) gives per-task metrics through the training code's
 evaluators, on graphs exported at that config's per-task input sizes.
 """
@@ -92,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image size for graphs exported with dynamic H, W")
     p.add_argument("--sensitivity-samples", type=int, default=8,
                    help="validation images used by the sensitivity ranking (default 8)")
+    p.add_argument("--allow-failed-gate", action="store_true",
+                   help="also write the bundle of a backend that failed the gate, as "
+                   "<model>.<variant>.gate-failed.engine: the Session refuses it unless told "
+                   "accept_failed_gate (default: no bundle for it; its graphs and the reports "
+                   "are still written)")
     p.add_argument("--out", required=True, help="output folder (INT8 graphs and reports)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -168,12 +176,15 @@ def _run(args: argparse.Namespace, export_graphs: ExportGraphs | None,
         bundles = {}
         if fp32_bundle is not None:
             from argus_edge.export.int8_bundle import write_int8_bundles
-            bundles = write_int8_bundles(result, fp32_bundle, out, len(images))
+            bundles = write_int8_bundles(result, fp32_bundle, out, len(images),
+                                         allow_failed_gate=args.allow_failed_gate)
     for name, b in result.backends.items():
         restored = sum(f.reason == "gate" for f in b.float_layers)
         print(f"{name}: {'passed' if b.passed else 'FAILED'} after {len(b.rounds)} attempt(s), "
               f"{restored} layer(s) restored to float"
-              + (f"; bundle {bundles[name]}" if name in bundles else ""))
+              + (f"; bundle {bundles[name]}" if name in bundles else "")
+              + ("" if b.passed or fp32_bundle is None or name in bundles
+                 else "; no bundle written (--allow-failed-gate writes one)"))
     print(f"report: {result.report_markdown}")
     return EXIT_OK if result.passed else EXIT_GATE_FAILED
 

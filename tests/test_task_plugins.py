@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -39,22 +38,11 @@ from argus_edge import (  # noqa: E402
     TaskArrays,
     read_bundle,
     register_result,
-    write_bundle,
 )
 from argus_edge._preprocess import _import_core  # noqa: E402
+from bundle_tools import NO_LIBARGUS_C, libargus_c, rewrite_bundle  # noqa: E402
 
 IMAGE = np.ascontiguousarray(np.random.default_rng(3).integers(0, 256, (48, 64, 3), np.uint8))
-
-
-def _rewrite(src: Path, out: Path, edit, version: tuple[int, int] | None = None) -> Path:
-    """A copy of bundle ``src`` whose manifest ``edit(manifest)`` changed."""
-    with read_bundle(src) as b:
-        manifest = json.loads(json.dumps(b.manifest))
-        blobs = {n: bytes(b.blob(n)) for n in b.blob_names()}
-    edit(manifest)
-    version = version or tuple(manifest["format_version"])
-    manifest["format_version"] = list(version)
-    return write_bundle(out, manifest, blobs, version=version)
 
 
 def test_manifest_declares_each_task_kind(tiny_bundle):
@@ -124,7 +112,7 @@ def toy_bundle(tiny_bundle, tmp_path_factory) -> Path:
         core.register_decoder("toy_py_logits", results, _toy_decode)
         core.register_decoder("toy_py_raw", results, _toy_decode)
         register_result("toy_py_logits")(_Toy)
-    return _rewrite(tiny_bundle, tmp_path_factory.mktemp("toy") / "toy.engine", add)
+    return rewrite_bundle(tiny_bundle, tmp_path_factory.mktemp("toy") / "toy.engine", add)
 
 
 def test_a_toy_kind_runs_end_to_end_without_dispatch_code(toy_bundle):
@@ -154,7 +142,7 @@ def test_an_unknown_kind_does_not_stop_the_other_tasks(toy_bundle):
 def test_needs_are_checked_when_the_bundle_opens(tiny_bundle, tmp_path):
     def break_needs(m):
         m["tasks"]["pose"]["needs"][0]["arrays"] = ["keypoints"]  # det has none
-    s = Session(_rewrite(tiny_bundle, tmp_path / "b.engine", break_needs))
+    s = Session(rewrite_bundle(tiny_bundle, tmp_path / "b.engine", break_needs))
     assert "keypoints" in s.task_info("pose")["error"]
     with pytest.raises(BundleError, match="cannot run"):
         s.run(IMAGE, tasks=["pose"])
@@ -200,7 +188,7 @@ def _as_format_1_0(manifest: dict) -> None:
 
 
 def test_a_format_1_0_bundle_runs_like_its_1_1_twin(tiny_bundle, tmp_path):
-    old = _rewrite(tiny_bundle, tmp_path / "v10.engine", _as_format_1_0, version=(1, 0))
+    old = rewrite_bundle(tiny_bundle, tmp_path / "v10.engine", _as_format_1_0, version=(1, 0))
     with read_bundle(old) as b:
         assert b.version == (1, 0) and "kind" not in b.tasks["det"]
     a = Session(tiny_bundle, score_threshold=0.005).run(IMAGE)
@@ -227,7 +215,7 @@ def three_variant_bundle(tiny_bundle, tmp_path_factory) -> Path:
         for g in m["graphs"].values():
             g["variants"]["openvino-int8"] = {**g["variants"]["openvino-fp32"],
                                               "precision": "int8"}
-    return _rewrite(tiny_bundle, tmp_path_factory.mktemp("variants") / "v.engine", add_int8)
+    return rewrite_bundle(tiny_bundle, tmp_path_factory.mktemp("variants") / "v.engine", add_int8)
 
 
 def _python_choice(path: Path, backend: str, precision: str | None, providers: bool):
@@ -241,25 +229,6 @@ def _python_choice(path: Path, backend: str, precision: str | None, providers: b
         return type(e).__name__
     c = s.choice
     return c["backend"], c["variant"], c["inference_precision"]
-
-
-class _Params(ctypes.Structure):
-    _fields_ = [("backend", ctypes.c_char_p), ("variant", ctypes.c_char_p),
-                ("device", ctypes.c_char_p), ("num_threads", ctypes.c_int32),
-                ("num_streams", ctypes.c_int32), ("precision_hint", ctypes.c_char_p),
-                ("score_threshold", ctypes.c_float), ("precision", ctypes.c_char_p)]
-
-
-def _libargus_c() -> ctypes.CDLL | None:
-    explicit = os.environ.get("ARGUS_LIBARGUS_C")
-    root = Path(__file__).resolve().parents[1]
-    for p in ([Path(explicit)] if explicit else []) + [root / "build" / "cpp" / "libargus_c.so"]:
-        if p.is_file():
-            lib = ctypes.CDLL(str(p))
-            lib.argus_session_default_params.restype = _Params
-            lib.argus_last_error.restype = ctypes.c_char_p
-            return lib
-    return None
 
 
 def _c_choice(lib: ctypes.CDLL, path: Path, backend: str, precision: str | None):
@@ -279,10 +248,9 @@ def _c_choice(lib: ctypes.CDLL, path: Path, backend: str, precision: str | None)
 
 
 def test_c_api_and_python_choose_the_same_variant(three_variant_bundle):
-    lib = _libargus_c()
+    lib = libargus_c()
     if lib is None:
-        pytest.skip("build libargus_c first (make test-cpp builds build/cpp/libargus_c.so; "
-                    "or set ARGUS_LIBARGUS_C)")
+        pytest.skip(NO_LIBARGUS_C)
     for backend in ("auto",) + argus_edge.backends.names():
         for precision in PRECISIONS:
             c = _c_choice(lib, three_variant_bundle, backend, precision)

@@ -20,6 +20,7 @@ struct argus_session {
   std::map<std::string, std::vector<std::string>> classes;
   std::map<std::string, std::string> kinds;
   std::string backend, variant, precision;  // the backend choice
+  std::string failed_gate;                  // why accepted variants failed their gate
 };
 
 namespace {
@@ -76,6 +77,7 @@ argus::SessionOptions options_from(const argus_session_params_t* given) {
   o.backend_options.threads = p.num_threads;
   o.backend_options.streams = p.num_streams;
   o.score_threshold = p.score_threshold;
+  o.accept_failed_gate = p.accept_failed_gate != 0;
   return o;
 }
 
@@ -126,6 +128,7 @@ argus_session_params_t argus_session_default_params(void) {
   p.precision_hint = "f32";
   p.score_threshold = -1.0f;
   p.precision = nullptr;
+  p.accept_failed_gate = 0;
   return p;
 }
 
@@ -146,6 +149,7 @@ argus_status_t argus_session_create(const char* path, const argus_session_params
     s->backend = choice.backend;
     s->variant = choice.variant;
     s->precision = choice.inference_precision();
+    s->failed_gate = choice.failed_gate;
     *session = s.release();
   });
 }
@@ -189,6 +193,13 @@ argus_status_t argus_session_backend(const argus_session_t* session, const char*
     if (backend) *backend = session->backend.c_str();
     if (variant) *variant = session->variant.c_str();
     if (precision) *precision = session->precision.c_str();
+  });
+}
+
+argus_status_t argus_session_failed_gate(const argus_session_t* session, const char** why) {
+  return guarded([&] {
+    require(session && why, "NULL argument");
+    *why = session->failed_gate.c_str();
   });
 }
 

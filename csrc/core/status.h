@@ -17,6 +17,7 @@ enum class Status : int {
   Bundle = 4,              // a missing, truncated or corrupt .engine bundle
   BackendUnavailable = 5,  // the requested backend is not built in or not installed
   Internal = 6,            // a bug in libargus
+  GateFailed = 7,          // INT8 variants that failed their accuracy gate, not accepted
 };
 
 // Short, stable name of a status ("invalid argument", ...); never null.
@@ -29,6 +30,7 @@ inline const char* status_string(Status status) noexcept {
     case Status::Bundle: return "bundle error";
     case Status::BackendUnavailable: return "backend unavailable";
     case Status::Internal: return "internal error";
+    case Status::GateFailed: return "accuracy gate failed";
   }
   return "unknown status";
 }

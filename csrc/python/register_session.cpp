@@ -113,7 +113,8 @@ std::unique_ptr<Session> open_session(const py::object& path, const std::string&
                                       const std::string& precision, const std::string& variant,
                                       const std::string& device, int threads, int streams,
                                       const std::vector<std::string>& extensions,
-                                      double score_threshold, const py::dict& providers) {
+                                      double score_threshold, const py::dict& providers,
+                                      bool accept_failed_gate) {
   SessionOptions o;
   o.backend = backend;
   o.precision = precision;
@@ -123,6 +124,7 @@ std::unique_ptr<Session> open_session(const py::object& path, const std::string&
   o.backend_options.streams = streams;
   o.backend_options.extensions = extensions;
   o.score_threshold = score_threshold;
+  o.accept_failed_gate = accept_failed_gate;
   const std::string native = py::bytes(py::module_::import("os").attr("fsencode")(path));
   HostBackends host = host_backends(providers);
   std::unique_ptr<Session> session;
@@ -194,6 +196,7 @@ py::dict choice_dict(const Session& session) {
   d["precision"] = c.precision;
   d["inference_precision"] = c.inference_precision();
   d["variants"] = c.variants;
+  d["failed_gate"] = c.failed_gate;
   return d;
 }
 
@@ -205,6 +208,7 @@ void register_session_class(py::module_& m) {
            py::arg("threads") = 0, py::arg("streams") = 0,
            py::arg("extensions") = std::vector<std::string>{},
            py::arg("score_threshold") = -1.0, py::arg("providers") = py::dict(),
+           py::arg("accept_failed_gate") = false,
            "Opens a bundle; the backend, variants and precision follow the one rule of "
            "csrc/session/backend_choice.h. `providers` maps backend names to factories "
            "(options dict -> object with load_graph(graph, variant, blobs) and "
@@ -264,6 +268,14 @@ void register_session(py::module_& m) {
       py::arg("name"), py::arg("entry_json"),
       "A manifest task entry (JSON text) as the Session reads it: its kind (a format 1.0 "
       "entry gets its task key's), 'params' and 'needs' (csrc/session/task_entry.cpp).");
+  m.def(
+      "failed_gate",
+      [](const std::string& manifest_json, const std::string& graph, const std::string& variant) {
+        return failed_gate(*json::parse(manifest_json), graph, variant);
+      },
+      py::arg("manifest_json"), py::arg("graph"), py::arg("variant"),
+      "Why `variant` of `graph` failed its INT8 accuracy gate, '' when it passed or records "
+      "none (csrc/session/backend_choice.h: the rule Session applies).");
   m.attr("version") = ARGUS_VERSION;
   register_session_class(m);
 }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/status.h"
+#include "session/manifest_read.h"
 
 namespace argus {
 
@@ -160,7 +161,40 @@ std::string try_backend(const Bundle& bundle, const std::vector<std::string>& gr
          (request.precision.empty() ? "any known precision" : request.precision);
 }
 
+// Why the chosen variants failed their gates, "; "-joined ("" when none did).
+std::string gate_failures(const Bundle& bundle, const BackendChoice& choice) {
+  std::string out;
+  for (const auto& [graph, variant] : choice.variants) {
+    const std::string why = failed_gate(bundle.manifest(), graph, variant);
+    if (!why.empty()) out += (out.empty() ? "" : "; ") + why;
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string failed_gate(const json::Value& manifest, const std::string& graph,
+                        const std::string& variant) {
+  const json::Value* graphs = manifest.find("graphs");
+  const json::Value* g = graphs ? graphs->find(graph) : nullptr;
+  const json::Value* variants = g ? g->find("variants") : nullptr;
+  const json::Value* v = variants ? variants->find(variant) : nullptr;
+  if (!v || !v->is_object()) return "";
+  const json::Value* gate = manifest::object_or_null(v, "gate");
+  std::string detail;
+  if (gate) {
+    if (manifest::bool_or(gate, "passed", true)) return "";
+    detail = manifest::string_or(gate, "detail", "");
+  } else {
+    // Format 1.0 / 1.1 INT8 bundles record the gate only in their provenance.
+    if (manifest::string_or(v, "precision", "") != "int8") return "";
+    const json::Value* calibration = manifest::object_or_null(
+        manifest::object_or_null(&manifest, "provenance"), "calibration");
+    if (manifest::bool_or(calibration, "passed_gate", true)) return "";
+  }
+  return "variant '" + variant + "' of graph '" + graph +
+         "' failed its INT8 accuracy gate" + (detail.empty() ? "" : " (" + detail + ")");
+}
 
 const std::vector<std::string>& known_precisions() {
   static const std::vector<std::string> precisions = {"fp32", "fp16", "int8", "bf16"};
@@ -184,14 +218,20 @@ BackendChoice choose_backend(const Bundle& bundle, const std::vector<std::string
                                              "'bf16') or none");
   }
   std::string reasons;
+  bool gate = false;  // a failed gate stopped a backend
   for (const BackendInfo& info : registry.all()) {
     if (!automatic && info.name != request.backend) continue;
     BackendChoice choice;
-    const std::string why = try_backend(bundle, graphs, request, info, host, registry, choice);
-    if (why.empty()) return choice;
+    std::string why = try_backend(bundle, graphs, request, info, host, registry, choice);
+    if (why.empty()) {
+      choice.failed_gate = gate_failures(bundle, choice);
+      if (choice.failed_gate.empty() || request.accept_failed_gate) return choice;
+      why = choice.failed_gate + "; accept_failed_gate runs it anyway";
+      gate = true;
+    }
     reasons += (reasons.empty() ? "" : "; ") + info.name + ": " + why;
   }
-  throw Error(Status::BackendUnavailable,
+  throw Error(gate ? Status::GateFailed : Status::BackendUnavailable,
               "cannot run " + shown_path(bundle) + " with backend='" + request.backend + "'" +
                   (request.precision.empty() ? "" : ", precision='" + request.precision + "'") +
                   (request.variant.empty() ? "" : ", variant='" + request.variant + "'") +

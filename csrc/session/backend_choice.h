@@ -12,7 +12,10 @@
 //   "bf16"            fp32 variants, run with a bf16 compute hint (backends that take
 //                     precision hints only).
 // An explicit variant name replaces (4): every graph must have that variant, of this
-// backend. Engines that take precision hints run fp32 variants with "f32" (exactly)
+// backend. (5) Unless the request accepts it, no chosen variant may record a failed INT8
+// accuracy gate (its manifest "gate": {"passed": false}; in format 1.0/1.1 INT8 bundles,
+// provenance.calibration.passed_gate false); when that is all that stops every backend,
+// the error is Error(GateFailed). Engines that take precision hints run fp32 variants with "f32" (exactly)
 // unless bf16 was asked for, other variants with the engine's default. If none is
 // eligible the error names, for each backend tried, why not. Nothing falls back silently
 // after the choice: it is reported (Session::choice()).
@@ -36,6 +39,7 @@ struct BackendRequest {
   std::string precision;         // "", "fp32", "fp16", "int8" or "bf16"
   std::string variant;           // "": by precision; else this variant of every graph
   std::string device = "CPU";
+  bool accept_failed_gate = false;  // true: (5) does not apply
 };
 
 struct BackendChoice {
@@ -44,6 +48,8 @@ struct BackendChoice {
   std::string hint;         // precision hint for the engine ("f32", "bf16", "": none)
   std::string variant;      // the variants' name (their names joined by "," if they differ)
   std::map<std::string, std::string> variants;  // graph -> variant
+  // Why chosen variants failed their gate ("" when none did; only when accepted).
+  std::string failed_gate;
 
   // What the engine computes in: the hint, else the variants' precision.
   const std::string& inference_precision() const { return hint.empty() ? precision : hint; }
@@ -53,10 +59,17 @@ struct BackendChoice {
 const std::vector<std::string>& known_precisions();
 
 // Applies the rule to the `graphs` (the ones the bundle's tasks use) of `bundle`.
-// Throws Error(InvalidArgument) for an unknown backend or precision name and
-// Error(BackendUnavailable) when no backend is eligible.
+// Throws Error(InvalidArgument) for an unknown backend or precision name,
+// Error(GateFailed) when only failed gates stop every backend, and
+// Error(BackendUnavailable) when no backend is eligible for any other reason.
 BackendChoice choose_backend(const Bundle& bundle, const std::vector<std::string>& graphs,
                              const BackendRequest& request, const HostAvailability& host,
                              const BackendRegistry& registry = BackendRegistry::global());
+
+// Why `variant` of `graph` failed its INT8 accuracy gate ("variant 'openvino-int8' of
+// graph 'backbone' failed its INT8 accuracy gate (...)"), or "" when it passed or
+// records none. `manifest` is a bundle's manifest (verified).
+std::string failed_gate(const json::Value& manifest, const std::string& graph,
+                        const std::string& variant);
 
 }  // namespace argus

@@ -197,7 +197,7 @@ void Session::Impl::open_backend(const HostBackends& host) {
   HostAvailability available = host.unavailable;
   for (const auto& [name, factory] : host.factories) available[name] = "";
   BackendRequest request{options.backend, options.precision, options.variant,
-                         options.backend_options.device};
+                         options.backend_options.device, options.accept_failed_gate};
   choice = choose_backend(bundle, std::vector<std::string>(used.begin(), used.end()), request,
                           available);
   BackendOptions engine = options.backend_options;

@@ -49,6 +49,8 @@ struct SessionOptions {
   BackendOptions backend_options;
   // Score threshold of the kinds that have one, in [0, 1]; < 0: the bundle's.
   double score_threshold = -1.0;
+  // Run variants whose manifest records a failed INT8 accuracy gate (else GateFailed).
+  bool accept_failed_gate = false;
 };
 
 // Backends a host application provides beside libargus's own (the Python binding's ONNX
@@ -64,7 +66,8 @@ class Session {
   // compile on first use). Throws Error(Bundle) / BundleNotFoundError for the file,
   // Error(InvalidArgument) for bad options (unknown backend or precision name, negative
   // threads or streams, a score threshold above 1 or NaN), Error(BackendUnavailable)
-  // when no backend is eligible.
+  // when no backend is eligible, Error(GateFailed) when the variants it would run failed
+  // their INT8 accuracy gate and the options do not accept that.
   explicit Session(const std::string& bundle_path, const SessionOptions& options = {},
                    const HostBackends& host = {});
   ~Session();

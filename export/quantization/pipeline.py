@@ -104,7 +104,9 @@ def quantize_graphs(
     with tempfile.TemporaryDirectory(prefix="argus_quantize_") as tmp:  # folders made on write
         ctx = _Context(graphs, calibration_inputs, validation, policy or SensitivePolicy(),
                        Path(tmp), Path(out_dir), evaluate, metric_directions, openvino_precision)
-        plots = _rank_layers(ctx, _ranking_flavour(chosen), sensitivity_samples, progress)
+        # The ranking only picks the layers a failed round restores: none without rounds.
+        plots = (_rank_layers(ctx, _ranking_flavour(chosen), sensitivity_samples, progress)
+                 if gate.max_rounds > 0 else {})
         if evaluate is not None:
             ctx.fp32_metrics = _metrics(evaluate(GraphSetRunner(
                 "fp32", "fp32", {g: OrtRunner(m) for g, m in ctx.models.items()})))

@@ -62,8 +62,10 @@ typedef enum argus_status {
   ARGUS_STATUS_IMAGE = 3,               /* an image that cannot be used (empty, bad stride) */
   ARGUS_STATUS_BUNDLE = 4,              /* missing, truncated or corrupt bundle file */
   ARGUS_STATUS_BACKEND_UNAVAILABLE = 5, /* backend not built in / graph not runnable */
-  ARGUS_STATUS_INTERNAL = 6             /* a bug in libargus or the engine failed; also
+  ARGUS_STATUS_INTERNAL = 6,            /* a bug in libargus or the engine failed; also
                                            out of memory */
+  ARGUS_STATUS_GATE_FAILED = 7          /* the chosen variants failed their INT8
+                                           accuracy gate (params.accept_failed_gate) */
 } argus_status_t;
 
 /* Short, stable English name of a status ("invalid argument"); never NULL, static. */
@@ -123,6 +125,9 @@ typedef struct argus_session_params {
                                  with precision hints only); NULL (default): the most
                                  precise variant the bundle holds, run exactly. The same
                                  rule as argus_edge.Session(precision=...). */
+  int32_t accept_failed_gate; /* 0 (default): refuse variants whose manifest records a
+                                 failed INT8 accuracy gate (GATE_FAILED); nonzero: run
+                                 them (argus_session_failed_gate says which) */
 } argus_session_params_t;
 
 ARGUS_API argus_session_params_t argus_session_default_params(void);
@@ -135,7 +140,8 @@ ARGUS_API argus_session_params_t argus_session_default_params(void);
  * precision name, negative threads or streams, score_threshold > 1 or NaN), BUNDLE
  * (missing, truncated or corrupt file), BACKEND_UNAVAILABLE (no eligible backend: not
  * built in, no variant at that precision, custom nodes it cannot run; the message names
- * why for each backend tried), INTERNAL. */
+ * why for each backend tried), GATE_FAILED (the variants it would run failed their INT8
+ * accuracy gate and params.accept_failed_gate is 0), INTERNAL. */
 ARGUS_API argus_status_t argus_session_create(const char* path,
                                               const argus_session_params_t* params,
                                               argus_session_t** session);
@@ -162,6 +168,12 @@ ARGUS_API argus_status_t argus_session_task_kind(const argus_session_t* session,
 ARGUS_API argus_status_t argus_session_backend(const argus_session_t* session,
                                                const char** backend, const char** variant,
                                                const char** precision);
+
+/* Why the variants the session runs failed their INT8 accuracy gate, when
+ * params.accept_failed_gate let it run them; "" when none did (or none records a gate).
+ * Owned by the session. Returns OK or INVALID_ARGUMENT (NULL). */
+ARGUS_API argus_status_t argus_session_failed_gate(const argus_session_t* session,
+                                                   const char** why);
 
 /* Name of class `label` of `task` (e.g. "person"); owned by the session.
  * Returns OK, INVALID_ARGUMENT (NULL, label out of range), UNKNOWN_TASK. */

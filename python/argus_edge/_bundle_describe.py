@@ -102,7 +102,22 @@ def _describe_graph(name: str, graph: dict[str, Any], bundle: Any) -> list[str]:
         blobs = ", ".join(f"{role} {blob} ({_human_size(bundle.blob_info(blob).size)})"
                           for role, blob in variant["blobs"].items())
         lines.append(f"    {vname}: {variant['backend']} {variant['precision']}: {blobs}")
+        lines.extend(_gate(bundle, name, vname, variant))
     return lines
+
+
+def _gate(bundle: Any, graph: str, vname: str, variant: dict[str, Any]) -> list[str]:
+    """The variant's INT8 gate line, as the Session reads it ([] when it records none)."""
+    try:
+        from ._preprocess import _import_core
+        why = _import_core().failed_gate(json.dumps(bundle.manifest), graph, vname)
+    except ImportError:
+        why = ""
+    if why:
+        return [f"      GATE FAILED: {why}; the Session refuses it unless told "
+                "accept_failed_gate"]
+    gate = variant.get("gate")
+    return ["      INT8 gate passed"] if isinstance(gate, dict) and gate.get("passed") else []
 
 
 def _fields(value: Any, top: bool = True) -> str:

@@ -39,6 +39,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         "bundle, run exactly")
     p.add_argument("--score-threshold", type=float,
                    help="score threshold of the tasks that have one (default: the bundle's)")
+    p.add_argument("--accept-failed-gate", action="store_true",
+                   help="run INT8 variants that failed their accuracy gate (refused by "
+                        "default; `argus-edge info` shows the gate)")
     p.add_argument("--out", type=Path, help="folder for the visualizations (default: none)")
     p.add_argument("--jsonl", type=Path, help="write the JSON lines here instead of stdout")
     p.add_argument("--maps", action="store_true",
@@ -96,7 +99,10 @@ def run_command(args: argparse.Namespace) -> int:
     from .session import Session
     session = Session(args.bundle, backend=args.backend, device=args.device,
                       threads=args.threads, precision=args.precision,
-                      score_threshold=args.score_threshold)
+                      score_threshold=args.score_threshold,
+                      accept_failed_gate=args.accept_failed_gate)
+    if session.info["failed_gate"]:
+        print(f"warning: {session.info['failed_gate']} (accepted)", file=sys.stderr)
     if not args.quiet:
         print(f"argus-edge run: {session.info['model']} on {session.backend} "
               f"({session.precision}, {args.device}); tasks "

@@ -502,6 +502,10 @@ def normalize_task(name: str, entry_json: str) -> dict[str, Any]:
     """A manifest task entry as the Session reads it (a format 1.0 entry gets the kind of
     its task key)."""
 
+def failed_gate(manifest_json: str, graph: str, variant: str) -> str:
+    """Why ``variant`` of ``graph`` failed its INT8 accuracy gate ('' when it passed or
+    records none): the rule the Session applies."""
+
 class Session:
     """argus::Session: one bundle on one backend. Use :class:`argus_edge.Session`."""
 
@@ -518,6 +522,7 @@ class Session:
         extensions: list[str] = ...,
         score_threshold: float = -1.0,
         providers: dict[str, Any] = ...,
+        accept_failed_gate: bool = False,
     ) -> None:
         """Opens and verifies a bundle and chooses backend, variants and precision
         (csrc/session/backend_choice.h). ``providers`` maps backend names libargus has no
@@ -528,14 +533,16 @@ class Session:
         string saying why Python cannot provide it.
 
         Raises:
-            BundleNotFoundError, BundleError, BackendUnavailableError, InvalidArgumentError.
+            BundleNotFoundError, BundleError, BackendUnavailableError, InvalidArgumentError,
+            GateFailedError (variants that failed their INT8 gate, not accepted).
         """
 
     @property
     def backend(self) -> str: ...
     @property
     def choice(self) -> dict[str, Any]:
-        """``{"backend", "variant", "precision", "inference_precision", "variants"}``."""
+        """``{"backend", "variant", "precision", "inference_precision", "variants",
+        "failed_gate"}``."""
     @property
     def tasks(self) -> list[str]: ...
     @property

@@ -18,6 +18,7 @@ __all__ = [
     "BundleNotFoundError",
     "CheckpointError",
     "BackendUnavailableError",
+    "GateFailedError",
     "STATUS_TO_ERROR",
 ]
 
@@ -75,6 +76,12 @@ class BackendUnavailableError(ArgusError, RuntimeError):
     """The requested inference backend is not installed or not built into the core."""
 
 
+class GateFailedError(BundleError):
+    """The INT8 variants a Session would run failed their accuracy gate when they were
+    quantized (the manifest records it), and the Session was not told to accept that
+    (``accept_failed_gate=True``)."""
+
+
 # Status codes shared with the C++ core (csrc/core/status.h); 0 is success.
 STATUS_TO_ERROR: dict[int, type[ArgusError]] = {
     1: InvalidArgumentError,
@@ -83,4 +90,5 @@ STATUS_TO_ERROR: dict[int, type[ArgusError]] = {
     4: BundleError,
     5: BackendUnavailableError,
     6: ArgusError,  # internal error
+    7: GateFailedError,
 }

@@ -59,9 +59,13 @@ class Session:
             variant the bundle holds, run exactly.
         score_threshold: score threshold of the kinds that have one (detections, pose's
             people); None: the bundle's.
+        accept_failed_gate: run INT8 variants whose bundle records that they failed their
+            accuracy gate (``info["failed_gate"]`` then says why); by default such a
+            bundle is refused.
 
     Raises:
         BundleNotFoundError, BundleError: a missing, corrupt, truncated or tampered bundle.
+        GateFailedError: the variants it would run failed their INT8 accuracy gate.
         BackendUnavailableError: no backend can run the bundle as asked (the message says
             why for each backend tried).
         InvalidArgumentError: an unknown backend or precision name, negative threads.
@@ -70,7 +74,8 @@ class Session:
 
     def __init__(self, path: str | os.PathLike, backend: str = "auto", device: str = "CPU",
                  threads: int | None = None, precision: str | None = None, *,
-                 score_threshold: float | None = None) -> None:
+                 score_threshold: float | None = None,
+                 accept_failed_gate: bool = False) -> None:
         from ._preprocess import _import_core
         from .runners import python_providers
 
@@ -81,7 +86,7 @@ class Session:
             self.path, backend, precision=precision or "", device=device,
             threads=0 if threads is None else threads, extensions=_extensions(),
             score_threshold=-1.0 if score_threshold is None else float(score_threshold),
-            providers=python_providers())
+            providers=python_providers(), accept_failed_gate=bool(accept_failed_gate))
         self._choice = self._core.choice
         self._tasks = {t: self._core.task_info(t) for t in self._core.tasks}
         self._manifest = self._core.manifest
@@ -164,6 +169,7 @@ class Session:
             "tasks": self.tasks,
             "kinds": {t: i["kind"] for t, i in self._tasks.items()},
             "calibration": m.get("provenance", {}).get("calibration"),
+            "failed_gate": self._choice["failed_gate"],
         }
 
     def class_names(self, task: str) -> tuple[str, ...]:
