@@ -148,6 +148,10 @@ def test_bench_every_engine(tmp_path):
     shared = next(r for r in session if r["mode"] == "shared")
     per_image = {g: n / shared["iterations"] for g, n in shared["graph_calls"].items()}
     assert per_image == {"backbone_64x64": 1, "det_64x64": 1, "cls_64x64": 1}
+    split = shared["stage_ms"]
+    assert set(split) == {"preprocess", "graphs", "decode"} and min(split.values()) >= 0
+    assert sum(split.values()) <= shared["median_ms"] * 2  # per image, not the whole run
+    assert "Where the Session's time goes" in md
 
 
 @pytest.mark.parametrize("change", [{"model": "argus_huge"}, {"size": 100}, {"runs": 0},

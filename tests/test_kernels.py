@@ -442,6 +442,50 @@ def test_semantic_and_depth_match_torch(seed, c, in_hw, out_hw, ties):
     np.testing.assert_array_equal(K.resize_depth(depth, out_hw), want.numpy())
 
 
+def _two_resizes(torch, m: np.ndarray, input_hw, t) -> np.ndarray:
+    """The reference decoding: the map resized to the input (the heads' ``predict``), the
+    image's window of it (its placement, rounded) resized to the image."""
+    F = torch.nn.functional
+    H, W = input_hw
+    full = F.interpolate(torch.from_numpy(m)[None], size=(H, W), mode="bilinear",
+                         align_corners=False)[0]
+    x0, y0 = min(max(round(t.offset_x), 0), W - 1), min(max(round(t.offset_y), 0), H - 1)
+    rw = min(max(round(t.image_width * t.scale_x), 1), W - x0)
+    rh = min(max(round(t.image_height * t.scale_y), 1), H - y0)
+    window = full[None, :, y0:y0 + rh, x0:x0 + rw]
+    return F.interpolate(window, size=(t.image_height, t.image_width), mode="bilinear",
+                         align_corners=False)[0].numpy()
+
+
+@MEDIUM
+@given(seed=st.integers(0, 2**32 - 1), c=st.integers(1, 12),
+       input_hw=st.sampled_from([(64, 64), (128, 96), (40, 72)]),
+       image_hw=st.tuples(st.integers(8, 300), st.integers(8, 300)))
+def test_one_pass_dense_decoding_matches_two_resizes(seed, c, input_hw, image_hw):
+    """label_map / value_map decode a stride-4 head map to the image in one pass (no
+    C-channel map at the input's size): the composition of the reference's two resizes.
+    Stated: labels equal on >= 99.5 % of pixels, values within 1e-5 of the map's range
+    (measured: all labels, 1.2e-7 of the range, white-noise maps)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    m = rng.normal(size=(c, input_hw[0] // 4, input_hw[1] // 4)).astype(np.float32)
+    t = transform_for(image_hw, input_hw, "letterbox")
+    ref = _two_resizes(torch, m, input_hw, t)
+    labels = K.dense_to_image(m, input_hw, t, labels=True)
+    assert labels.shape == image_hw and labels.dtype == np.int32
+    assert (labels == ref.argmax(0)).mean() >= 0.995
+    values = K.dense_to_image(m, input_hw, t)
+    assert values.shape == (c, *image_hw) and values.dtype == np.float32
+    assert np.abs(values - ref).max() <= 1e-5 * max(float(np.ptp(m)), 1e-6)
+
+
+def test_dense_to_image_rejects_bad_input():
+    t = transform_for((10, 10), (16, 16), "letterbox")
+    for bad in (np.zeros((4, 4), np.float32), np.zeros((0, 4, 4), np.float32)):
+        with pytest.raises(InvalidArgumentError):
+            K.dense_to_image(bad, (16, 16), t)
+
+
 def test_small_outputs_within_one_ulp_of_torch():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(0).normal(size=(1, 1, 7, 5)).astype(np.float32)

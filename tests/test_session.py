@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,19 @@ def test_only_the_requested_graphs_run(sessions, photo, backend):
     assert list(r.tasks) == ["pose"] and len(r.pose) > 0
     assert s.graph_calls() == {"backbone_64x64": 1, "det_64x64": 1,
                                "backbone_128x96": 2, "pose_128x96": 2}  # flip test
+
+
+def test_stage_seconds_split_each_run(sessions, photo):
+    s = sessions["openvino"]
+    s.run(photo, tasks=["sem"])  # compiled
+    s.reset_graph_calls()
+    assert s.stage_seconds() == {"preprocess": 0.0, "graphs": 0.0, "decode": 0.0}
+    start = time.perf_counter()
+    s.run(photo, tasks=["sem", "depth"])
+    wall = time.perf_counter() - start
+    split = s.stage_seconds()
+    assert min(split.values()) > 0 and sum(split.values()) <= wall
+    assert split["graphs"] >= sum(s.graph_seconds().values()) * 0.999
 
 
 def test_batch_matches_single_images(sessions, photo):

@@ -117,6 +117,17 @@ void check_sizes(const void* src, const void* dst, int in_h, int in_w, int out_h
   }
 }
 
+// Folds one channel's row into the running argmax. Strictly greater keeps the first
+// maximum; the first NaN wins and then stays.
+void take_max(const float* row, int64_t k, int n, float* best, int32_t* labels) {
+  for (int i = 0; i < n; ++i) {
+    if (row[i] > best[i] || (std::isnan(row[i]) && !std::isnan(best[i]))) {
+      best[i] = row[i];
+      labels[i] = static_cast<int32_t>(k);
+    }
+  }
+}
+
 }  // namespace
 
 void resize_bilinear_plain(const float* src, int64_t planes, int in_h, int in_w, float* dst,
@@ -150,14 +161,106 @@ void semantic_argmax(const float* logits, int64_t c, int in_h, int in_w, int out
     std::fill(lab, lab + out_w, 0);
     for (int64_t k = 1; k < c; ++k) {
       rs.row(logits + k * in_plane, in_w, rs.tx, rs.ty, y, out_w, row.data());
-      for (int x = 0; x < out_w; ++x) {
-        // Strictly greater keeps the first maximum; the first NaN wins and then stays.
-        const bool take = row[x] > best[x] || (std::isnan(row[x]) && !std::isnan(best[x]));
-        if (take) {
-          best[x] = row[x];
-          lab[x] = static_cast<int32_t>(k);
-        }
-      }
+      take_max(row.data(), k, out_w, best.data(), lab);
+    }
+  }
+}
+
+// ---- two stages in one pass ------------------------------------------------------------
+
+namespace {
+
+// The composed taps of one axis: output d reads source taps idx[4d..4d+3] with weights
+// w[4d..4d+3] (repeated indices carry their share).
+struct Taps4 {
+  std::vector<int> idx;
+  std::vector<float> w;
+};
+
+Taps4 compose(const TwoStageAxis& a) {
+  if (a.in < 1 || a.mid < 1 || a.len < 1 || a.out < 1 || a.start < 0 ||
+      a.start > a.mid - a.len) {
+    throw Error(Status::InvalidArgument, "two-stage resize: bad axis sizes or window");
+  }
+  const bool fma = torch_uses_fma();
+  const Taps first = linear_taps(a.in, a.mid, fma);    // map -> input
+  const Taps second = linear_taps(a.len, a.out, fma);  // window of the input -> image
+  Taps4 t;
+  t.idx.resize(4 * static_cast<size_t>(a.out));
+  t.w.resize(4 * static_cast<size_t>(a.out));
+  for (int d = 0; d < a.out; ++d) {
+    const int m[2] = {a.start + second.i0[d], a.start + second.i1[d]};
+    const float lm[2] = {second.l0[d], second.l1[d]};
+    for (int k = 0; k < 2; ++k) {
+      const size_t o = 4 * static_cast<size_t>(d) + 2 * k;
+      t.idx[o] = first.i0[m[k]];
+      t.idx[o + 1] = first.i1[m[k]];
+      t.w[o] = lm[k] * first.l0[m[k]];
+      t.w[o + 1] = lm[k] * first.l1[m[k]];
+    }
+  }
+  return t;
+}
+
+// Output row r of one plane: the 4 source rows combined (scratch: in_w floats), then the
+// 4 columns of each output pixel.
+void two_stage_row(const float* plane, int in_w, const Taps4& ty, const Taps4& tx, int r,
+                   int out_w, float* scratch, float* dst) {
+  const size_t o = 4 * static_cast<size_t>(r);
+  const float* rows[4];
+  for (int k = 0; k < 4; ++k) rows[k] = plane + static_cast<int64_t>(ty.idx[o + k]) * in_w;
+  for (int m = 0; m < in_w; ++m) {
+    scratch[m] = ty.w[o] * rows[0][m] + ty.w[o + 1] * rows[1][m] + ty.w[o + 2] * rows[2][m] +
+                 ty.w[o + 3] * rows[3][m];
+  }
+  for (int x = 0; x < out_w; ++x) {
+    const int* i = &tx.idx[4 * static_cast<size_t>(x)];
+    const float* w = &tx.w[4 * static_cast<size_t>(x)];
+    dst[x] = w[0] * scratch[i[0]] + w[1] * scratch[i[1]] + w[2] * scratch[i[2]] +
+             w[3] * scratch[i[3]];
+  }
+}
+
+}  // namespace
+
+void resize_two_stage(const float* src, int64_t planes, const TwoStageAxis& y,
+                      const TwoStageAxis& x, float* dst) {
+  if (planes < 0) throw Error(Status::InvalidArgument, "two-stage resize: negative planes");
+  const Taps4 ty = compose(y), tx = compose(x);
+  if (planes == 0) return;
+  if (src == nullptr || dst == nullptr) {
+    throw Error(Status::InvalidArgument, "two-stage resize: null pointer");
+  }
+  std::vector<float> scratch(static_cast<size_t>(x.in));
+  const int64_t in_plane = static_cast<int64_t>(y.in) * x.in;
+  const int64_t out_plane = static_cast<int64_t>(y.out) * x.out;
+  for (int64_t p = 0; p < planes; ++p) {
+    for (int r = 0; r < y.out; ++r) {
+      two_stage_row(src + p * in_plane, x.in, ty, tx, r, x.out, scratch.data(),
+                    dst + p * out_plane + static_cast<int64_t>(r) * x.out);
+    }
+  }
+}
+
+void argmax_two_stage(const float* logits, int64_t c, const TwoStageAxis& y,
+                      const TwoStageAxis& x, int32_t* labels) {
+  if (c < 1 || c > std::numeric_limits<int32_t>::max()) {
+    throw Error(Status::InvalidArgument, "argmax_two_stage: need at least one class");
+  }
+  const Taps4 ty = compose(y), tx = compose(x);
+  if (logits == nullptr || labels == nullptr) {
+    throw Error(Status::InvalidArgument, "argmax_two_stage: null pointer");
+  }
+  const int64_t in_plane = static_cast<int64_t>(y.in) * x.in;
+  std::vector<float> scratch(static_cast<size_t>(x.in)), row(static_cast<size_t>(x.out)),
+      best(static_cast<size_t>(x.out));
+  for (int r = 0; r < y.out; ++r) {
+    int32_t* lab = labels + static_cast<int64_t>(r) * x.out;
+    two_stage_row(logits, x.in, ty, tx, r, x.out, scratch.data(), best.data());
+    std::fill(lab, lab + x.out, 0);
+    for (int64_t k = 1; k < c; ++k) {
+      two_stage_row(logits + k * in_plane, x.in, ty, tx, r, x.out, scratch.data(), row.data());
+      take_max(row.data(), k, x.out, best.data(), lab);
     }
   }
 }

@@ -14,6 +14,13 @@
 // when out_h + out_w <= 128 (small outputs); there values agree to ~1 float32 ULP.
 // Argmax ties go to the lowest channel (torch.argmax); a NaN logit wins like a maximum.
 //
+// The two-stage forms decode a head's map straight to the image: per axis, the map is
+// resized to the letterboxed input (stage 1), the image's window of the input is resized
+// to the image (stage 2). The composition of the two linear interpolations has at most 4
+// taps per output pixel, so it is computed in one pass, row by row, with no intermediate
+// map at the input's size: the same values as running both stages (float32 rounding
+// aside: the sums are ordered differently).
+//
 // Pure functions: safe to call concurrently with distinct outputs.
 #pragma once
 
@@ -26,6 +33,23 @@ namespace argus::kernels {
 // non-positive sizes or null pointers.
 void resize_bilinear_plain(const float* src, int64_t planes, int in_h, int in_w, float* dst,
                            int out_h, int out_w);
+
+// One axis of a two-stage resize: `in` map pixels -> `mid` input pixels, whose window
+// [start, start + len) -> `out` image pixels. Needs in, mid, len, out >= 1 and the window
+// inside [0, mid).
+struct TwoStageAxis {
+  int in = 0, mid = 0, start = 0, len = 0, out = 0;
+};
+
+// (planes, y.in, x.in) -> (planes, y.out, x.out). Throws Error(InvalidArgument) on bad
+// axes or null pointers.
+void resize_two_stage(const float* src, int64_t planes, const TwoStageAxis& y,
+                      const TwoStageAxis& x, float* dst);
+
+// (c, y.in, x.in) logits -> (y.out, x.out) int32 labels: argmax over channels of the
+// two-stage resized logits (ties and NaN as semantic_argmax).
+void argmax_two_stage(const float* logits, int64_t c, const TwoStageAxis& y,
+                      const TwoStageAxis& x, int32_t* labels);
 
 // (c, in_h, in_w) logits -> (out_h, out_w) int32 labels in [0, c): argmax over channels
 // of the bilinearly resized logits, computed row by row (no full-size float buffer).

@@ -15,6 +15,7 @@
 
 #include "core/status.h"
 #include "core/transform.h"
+#include "session/dense_map.h"
 #include "kernels/box_decode.h"
 #include "kernels/detections.h"
 #include "kernels/heatmaps.h"
@@ -330,6 +331,31 @@ py::array resize_depth_py(py::handle depth, std::pair<long long, long long> size
   return std::move(out);
 }
 
+py::array dense_to_image_py(py::handle map, std::pair<long long, long long> input_size,
+                            py::handle transform, bool labels) {
+  const auto [in_h, in_w] = size_pair(input_size, "input_size");
+  auto a = as_array<float>(map, "map");
+  if (a.ndim() != 3) invalid("map must be (C, h, w), got shape " + shape_of(a));
+  const int h = to_int(a.shape(1), "height"), w = to_int(a.shape(2), "width");
+  if (a.shape(0) < 1 || h < 1 || w < 1) invalid("map must not be empty");
+  const Transform t = transform_from(transform, in_h, in_w);
+  if (t.image_width < 1 || t.image_height < 1) invalid("the transform's image is empty");
+  const ssize_t ih = t.image_height, iw = t.image_width;
+  py::array out = labels ? py::array(py::array_t<int32_t>({ih, iw}))
+                         : py::array(py::array_t<float>({a.shape(0), ih, iw}));
+  {
+    py::gil_scoped_release release;
+    if (labels) {
+      argus::decode::labels_at_image(a.data(), a.shape(0), h, w, in_h, in_w, t,
+                                     static_cast<int32_t*>(out.mutable_data()));
+    } else {
+      argus::decode::values_at_image(a.data(), a.shape(0), h, w, in_h, in_w, t,
+                                     static_cast<float*>(out.mutable_data()));
+    }
+  }
+  return out;
+}
+
 py::tuple decode_heatmaps_py(py::handle heatmaps, std::pair<long long, long long> input_size,
                              py::handle warps, int blur_kernel, bool refine, int num_threads) {
   const auto [in_h, in_w] = size_pair(input_size, "input_size");
@@ -413,6 +439,11 @@ void register_dense_kernels(py::module_& m) {
         "Argmax over classes of bilinearly resized logits -> int32 labels at size.");
   m.def("resize_depth", &resize_depth_py, py::arg("depth"), py::arg("size"),
         "Bilinear (align_corners=False, no antialias) resize of the last two axes.");
+  m.def("dense_to_image", &dense_to_image_py, py::arg("map"), py::arg("input_size"),
+        py::arg("transform"), py::arg("labels") = false,
+        "A head's (C, h, w) map computed on the letterboxed input_size -> the image's pixels "
+        "in one pass (the Session's label_map / value_map decoding): (H, W) int32 argmax "
+        "labels, or (C, H, W) float32 values.");
   m.def("decode_heatmaps", &decode_heatmaps_py, py::arg("heatmaps"), py::arg("input_size"),
         py::arg("warps") = py::none(), py::arg("blur_kernel") = 11, py::arg("refine") = true,
         py::arg("num_threads") = 1,

@@ -242,6 +242,7 @@ void register_session_class(py::module_& m) {
            "one ((height, width), {task: (kind, {array name: ndarray})}) per image.")
       .def("graph_calls", &Session::graph_calls)
       .def("graph_seconds", &Session::graph_seconds)
+      .def("stage_seconds", &Session::stage_seconds)
       .def("reset_graph_calls", &Session::reset_graph_calls);
 }
 

@@ -1,33 +1,46 @@
-// Dense maps at image resolution; see dense_map.h.
+// Dense maps at image resolution in one pass; see dense_map.h.
 #include "session/dense_map.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/segmentation.h"
+#include "core/status.h"
 
 namespace argus::decode {
 
-std::vector<float> image_region(const Tensor& map, int input_h, int input_w,
-                                const Transform& transform, int& rh, int& rw) {
-  const int64_t c = map.dim(1);
-  const int h = static_cast<int>(map.dim(2)), w = static_cast<int>(map.dim(3));
-  std::vector<float> full(static_cast<size_t>(c) * input_h * input_w);
-  kernels::resize_bilinear_plain(map.data.data(), c, h, w, full.data(), input_h, input_w);
-  const int x0 = std::clamp(static_cast<int>(std::lround(transform.offset_x)), 0, input_w - 1);
-  const int y0 = std::clamp(static_cast<int>(std::lround(transform.offset_y)), 0, input_h - 1);
-  rw = std::clamp(static_cast<int>(std::lround(float(transform.image_width) * transform.scale_x)),
-                  1, input_w - x0);
-  rh = std::clamp(static_cast<int>(std::lround(float(transform.image_height) * transform.scale_y)),
-                  1, input_h - y0);
-  std::vector<float> region(static_cast<size_t>(c) * rh * rw);
-  for (int64_t p = 0; p < c; ++p) {
-    for (int y = 0; y < rh; ++y) {
-      const float* src = full.data() + (p * input_h + y0 + y) * input_w + x0;
-      std::copy(src, src + rw, region.data() + (p * rh + y) * rw);
-    }
+namespace {
+
+// One axis: `map` pixels -> `input` pixels, of which the image covers
+// [offset, offset + image * scale) rounded -> `image` pixels.
+kernels::TwoStageAxis axis(int map, int input, float offset, float scale, int image) {
+  const int start = std::clamp(static_cast<int>(std::lround(offset)), 0, input - 1);
+  const int len = std::clamp(static_cast<int>(std::lround(float(image) * scale)), 1,
+                             input - start);
+  return {map, input, start, len, image};
+}
+
+}  // namespace
+
+ImageAxes image_axes(int map_h, int map_w, int input_h, int input_w,
+                     const Transform& transform) {
+  if (map_h < 1 || map_w < 1 || input_h < 1 || input_w < 1 || transform.image_width < 1 ||
+      transform.image_height < 1) {
+    throw Error(Status::Internal, "dense map: sizes must be positive");
   }
-  return region;
+  return {axis(map_h, input_h, transform.offset_y, transform.scale_y, transform.image_height),
+          axis(map_w, input_w, transform.offset_x, transform.scale_x, transform.image_width)};
+}
+
+void labels_at_image(const float* logits, int64_t c, int map_h, int map_w, int input_h,
+                     int input_w, const Transform& transform, int32_t* labels) {
+  const ImageAxes a = image_axes(map_h, map_w, input_h, input_w, transform);
+  kernels::argmax_two_stage(logits, c, a.y, a.x, labels);
+}
+
+void values_at_image(const float* map, int64_t planes, int map_h, int map_w, int input_h,
+                     int input_w, const Transform& transform, float* values) {
+  const ImageAxes a = image_axes(map_h, map_w, input_h, input_w, transform);
+  kernels::resize_two_stage(map, planes, a.y, a.x, values);
 }
 
 }  // namespace argus::decode

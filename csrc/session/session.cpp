@@ -38,6 +38,7 @@ struct Batch {
   std::map<std::string, Tensors> features;
   std::map<std::string, std::vector<Transform>> transforms;
   std::map<std::string, std::vector<TaskResult>> decoded;
+  double preprocess_s = 0.0, graphs_s = 0.0;  // this batch's time in each stage
 };
 
 std::string feature_key(const TaskSpec& spec) {
@@ -98,6 +99,7 @@ struct Session::Impl {
   mutable std::mutex calls_mutex;
   std::map<std::string, int64_t> calls;
   std::map<std::string, double> seconds;
+  std::map<std::string, double> stages;  // preprocess / graphs / decode seconds
 
   Impl(Bundle b, const SessionOptions& o) : bundle(std::move(b)), options(o) {}
   void check_options() const;
@@ -109,10 +111,11 @@ struct Session::Impl {
   const TaskPlan& plan(const std::string& task) const;
   std::vector<const TaskPlan*> schedule(const std::vector<std::string>& requested) const;
   void count(const std::string& graph, double s);
+  void count_stages(const Batch& batch, double total);
   void ensure_loaded(const std::string& graph);
-  Tensors run_graph(const std::string& graph, const TensorViews& inputs);
+  Tensors run_graph(const std::string& graph, const TensorViews& inputs, Batch& batch);
   Tensors run_backbone(const std::string& graph, std::vector<float>& planes, int64_t n, int h,
-                       int w);
+                       int w, Batch& batch);
   const Tensors& features(Batch& batch, const TaskSpec& spec);
   void run_task(Batch& batch, const TaskPlan& plan);
   class Context;
@@ -132,13 +135,13 @@ class Session::Impl::Context final : public TaskContext {
     return batch_.transforms.at(feature_key(spec_)).at(i);
   }
   Tensors run_head(const TensorViews& inputs) override {
-    return impl_.run_graph(spec_.graph, inputs);
+    return impl_.run_graph(spec_.graph, inputs, batch_);
   }
   Tensors run_backbone(std::vector<float>& planes, int64_t n) override {
     if (spec_.backbone.empty()) {
       throw Error(Status::Bundle, "task '" + spec_.name + "' has no backbone graph");
     }
-    return impl_.run_backbone(spec_.backbone, planes, n, spec_.input_h, spec_.input_w);
+    return impl_.run_backbone(spec_.backbone, planes, n, spec_.input_h, spec_.input_w, batch_);
   }
   const PreprocessParams& normalization() const override { return impl_.norm; }
   const TaskResult& needed(size_t need, size_t i) const override {
@@ -316,6 +319,13 @@ void Session::Impl::count(const std::string& graph, double s) {
   seconds[graph] += s;
 }
 
+void Session::Impl::count_stages(const Batch& batch, double total) {
+  std::lock_guard<std::mutex> lock(calls_mutex);
+  stages["preprocess"] += batch.preprocess_s;
+  stages["graphs"] += batch.graphs_s;
+  stages["decode"] += std::max(0.0, total - batch.preprocess_s - batch.graphs_s);
+}
+
 void Session::Impl::ensure_loaded(const std::string& graph) {
   std::lock_guard<std::mutex> lock(load_mutex);
   if (!loaded.count(graph)) {
@@ -324,25 +334,31 @@ void Session::Impl::ensure_loaded(const std::string& graph) {
   }
 }
 
-Tensors Session::Impl::run_graph(const std::string& graph, const TensorViews& inputs) {
-  ensure_loaded(graph);
+Tensors Session::Impl::run_graph(const std::string& graph, const TensorViews& inputs,
+                                 Batch& batch) {
+  const auto load = std::chrono::steady_clock::now();
+  ensure_loaded(graph);  // a first use's compile counts in the stage, not graph_seconds
   const auto start = std::chrono::steady_clock::now();
   Tensors out = backend->run(graph, inputs);
-  count(graph, since(start));
+  const double s = since(start);
+  count(graph, s);
+  batch.graphs_s += since(load);
   return out;
 }
 
 Tensors Session::Impl::run_backbone(const std::string& graph, std::vector<float>& planes,
-                                    int64_t n, int h, int w) {
+                                    int64_t n, int h, int w, Batch& batch) {
   const int vh = h / vit.stride * vit.patch;
   const int vw = w / vit.stride * vit.patch;
   if (vh <= 0 || vw <= 0) throw Error(Status::Bundle, "input too small for the ViT rescale");
+  const auto start = std::chrono::steady_clock::now();
   std::vector<float> vit_planes(static_cast<size_t>(n) * 3 * vh * vw);
   resize_bilinear_aa(planes.data(), n * 3, h, w, vit_planes.data(), vh, vw);
+  batch.preprocess_s += since(start);
   TensorViews inputs;
   inputs["images"] = TensorView{planes.data(), {n, 3, h, w}};
   inputs["vit_images"] = TensorView{vit_planes.data(), {n, 3, vh, vw}};
-  return run_graph(graph, inputs);
+  return run_graph(graph, inputs, batch);
 }
 
 const Tensors& Session::Impl::features(Batch& batch, const TaskSpec& spec) {
@@ -360,11 +376,13 @@ const Tensors& Session::Impl::features(Batch& batch, const TaskSpec& spec) {
   std::vector<float> planes(n * plane);
   std::vector<Transform>& transforms = batch.transforms[key];
   transforms.assign(n, Transform{});
+  const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < n; ++i) {
     preprocess(batch.images[i], params, planes.data() + i * plane, &transforms[i]);
   }
-  Tensors feats =
-      run_backbone(spec.backbone, planes, static_cast<int64_t>(n), spec.input_h, spec.input_w);
+  batch.preprocess_s += since(start);
+  Tensors feats = run_backbone(spec.backbone, planes, static_cast<int64_t>(n), spec.input_h,
+                               spec.input_w, batch);
   return batch.features.emplace(key, std::move(feats)).first->second;
 }
 
@@ -445,10 +463,18 @@ std::map<std::string, double> Session::graph_seconds() const {
   return impl_->seconds;
 }
 
+std::map<std::string, double> Session::stage_seconds() const {
+  std::lock_guard<std::mutex> lock(impl_->calls_mutex);
+  std::map<std::string, double> out = {{"preprocess", 0.0}, {"graphs", 0.0}, {"decode", 0.0}};
+  for (const auto& [stage, s] : impl_->stages) out[stage] = s;
+  return out;
+}
+
 void Session::reset_graph_calls() {
   std::lock_guard<std::mutex> lock(impl_->calls_mutex);
   impl_->calls.clear();
   impl_->seconds.clear();
+  impl_->stages.clear();
 }
 
 Results Session::run(const ImageView& image, const std::vector<std::string>& tasks) {
@@ -472,9 +498,11 @@ std::vector<Results> Session::run_batch(const std::vector<ImageView>& images,
   if (images.empty()) throw Error(Status::InvalidArgument, "no image given");
   for (const ImageView& image : images) image.validate();
   check_tasks(tasks);
+  const auto start = std::chrono::steady_clock::now();
   Batch batch;
   batch.images = images;
   for (const TaskPlan* plan : impl_->schedule(tasks)) impl_->run_task(batch, *plan);
+  impl_->count_stages(batch, since(start));
   std::vector<Results> results(images.size());
   for (size_t i = 0; i < images.size(); ++i) {
     results[i].image_width = images[i].width;

@@ -118,6 +118,11 @@ class Session {
   // spent inside the backend for them.
   std::map<std::string, int64_t> graph_calls() const;
   std::map<std::string, double> graph_seconds() const;
+  // Seconds run_batch spent in each stage since creation (or reset_graph_calls), summed
+  // over calls and threads: "preprocess" (letterbox + normalization, the ViT rescale),
+  // "graphs" (the backend, graph compilation on first use included) and "decode"
+  // (everything else: decoding, crops, result arrays).
+  std::map<std::string, double> stage_seconds() const;
   void reset_graph_calls();
 
  private:

@@ -114,12 +114,34 @@ def markdown(results: dict[str, Any]) -> str:
     legend = {(r["task_set"], r["engine"] == "session"): r["runs_what"] for r in rows}
     for (name, session), what in legend.items():
         out.append(f"- {name}{' (Session)' if session else ''}: {what}")
+    split = _stage_lines(rows)
+    if split:
+        out += ["", "### Where the Session's time goes", "",
+                "Mean ms per image in each stage of `Session.run` over the timed runs "
+                "(`Session.stage_seconds`): preprocess (letterbox, normalization, ViT "
+                "rescale), graphs (the backend), decode (decoding, pose crops, result arrays); "
+                "the rest of the median is Python (image conversion, result objects).", "",
+                "| task set | precision | median ms | preprocess | graphs | decode | decode % |",
+                "|---|---|---|---|---|---|---|", *split]
     precisions = {f"{r['engine_label']} {r['precision']}": r["exec_precision"]
                   for r in rows if r.get("exec_precision") and r["engine"].startswith("ov")}
     if precisions:
         out += ["", "OpenVINO's reported inference precision: "
                 + "; ".join(f"{k}: {v}" for k, v in precisions.items()) + "."]
     return "\n".join(out) + "\n"
+
+
+def _stage_lines(rows: list[dict]) -> list[str]:
+    lines = []
+    for r in rows:
+        split = r.get("stage_ms")
+        if not split or r.get("median_ms") is None:
+            continue
+        share = 100.0 * split.get("decode", 0.0) / r["median_ms"]
+        lines.append(f"| {r['task_set']} | {r['precision']} | {_fmt(r['median_ms'])} "
+                     f"| {_fmt(split.get('preprocess'), 2)} | {_fmt(split.get('graphs'), 2)} "
+                     f"| {_fmt(split.get('decode'), 2)} | {share:.1f} % |")
+    return lines
 
 
 # ----------------------------------------------------------------------------- chart

@@ -25,6 +25,7 @@ import numpy as np
 
 MARKER = "ARGUS_BENCH_RESULT"
 _AFTER = "_after"  # info key of a callable whose dict is added to the result after timing
+_WARM = "_warm"  # info key of a callable run after the warm-up, before timing
 
 #: loader(spec) -> (load({role: file}) -> run(feeds) -> outputs, info), by backend name
 GraphLoader = Callable[[dict], tuple[Callable[[dict], Callable], dict]]
@@ -172,20 +173,35 @@ def _session_step(spec: dict, inputs: dict[str, np.ndarray]) -> tuple[Callable[[
         for session, wanted in sessions:
             session.run(image, tasks=wanted)
 
+    def stages() -> dict[str, float]:
+        total: dict[str, float] = {}
+        for session, _ in sessions:
+            for stage, s in session.stage_seconds().items():
+                total[stage] = total.get(stage, 0.0) + s
+        return total
+
+    warm: dict[str, float] = {}
+
+    def after_warmup() -> None:
+        warm.update(stages())
+
     def graph_calls() -> dict[str, Any]:
-        """Graph runs of every Session, to show what one image costs (backbone once?)."""
+        """Graph runs of every Session, to show what one image costs (backbone once?), and
+        the timed runs' mean ms per image in each stage of Session.run."""
         calls: dict[str, int] = {}
         for session, _ in sessions:
             for graph, n in session.graph_calls().items():
                 calls[graph] = calls.get(graph, 0) + n
-        return {"graph_calls": calls}
+        runs = max(1, spec["runs"])
+        split = {k: (s - warm.get(k, 0.0)) * 1e3 / runs for k, s in stages().items()}
+        return {"graph_calls": calls, "stage_ms": split}
 
     first = sessions[0][0]
     info = getattr(first, "info", {})
     info = info() if callable(info) else info
     return step, {"engine_version": argus_edge.__version__, "session_backend": str(first.backend),
                   "exec_precision": f"float parts: {info.get('inference_precision', '?')}",
-                  _AFTER: graph_calls}
+                  _WARM: after_warmup, _AFTER: graph_calls}
 
 
 class _Unavailable(Exception):
@@ -205,6 +221,9 @@ def measure(spec: dict) -> dict[str, Any]:
     rss_loaded, _ = _memory_mb()
     for _ in range(spec["warmup"]):
         step()
+    warmed = info.pop(_WARM, None)
+    if warmed:
+        warmed()
     times = []
     for _ in range(spec["runs"]):
         t = time.perf_counter()

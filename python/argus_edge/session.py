@@ -188,8 +188,15 @@ class Session:
         """Wall-clock seconds each graph spent in the backend since creation (or reset)."""
         return dict(self._require_open().graph_seconds())
 
+    def stage_seconds(self) -> dict[str, float]:
+        """Seconds :meth:`run` spent per stage since creation (or reset), summed over calls
+        and threads: ``preprocess`` (letterbox, normalization, the ViT rescale), ``graphs``
+        (the backend; a graph's first-use compile included) and ``decode`` (the rest:
+        decoding, pose crops, result arrays). Python's image conversion is not included."""
+        return dict(self._require_open().stage_seconds())
+
     def reset_graph_calls(self) -> None:
-        """Zeroes :meth:`graph_calls` and :meth:`graph_seconds`."""
+        """Zeroes :meth:`graph_calls`, :meth:`graph_seconds` and :meth:`stage_seconds`."""
         self._require_open().reset_graph_calls()
 
     def __repr__(self) -> str:

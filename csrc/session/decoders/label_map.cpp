@@ -1,8 +1,7 @@
 // Kind "label_map": per-pixel classes (sem, parts). The head's logits (1, C, h, w) are
-// resized to the input, cropped to the image and resized to it, then argmax over C.
+// sampled at the image's pixels in one pass and argmax'd over C (session/dense_map.h).
 // Params: "output" (the head output to read when it has several). Result: label_map
 // (h, w) int32 at image resolution.
-#include "kernels/segmentation.h"
 #include "session/decoder.h"
 #include "session/dense_map.h"
 
@@ -18,12 +17,11 @@ class LabelMap final : public ImageHeadDecoder {
   void decode_image(const Tensors& head, const Transform& transform,
                     TaskResult& out) const override {
     const Tensor& logits = decode::sole_output(head, spec(), 4);
-    int rh = 0, rw = 0;
-    const std::vector<float> region =
-        decode::image_region(logits, spec().input_h, spec().input_w, transform, rh, rw);
     const int h = transform.image_height, w = transform.image_width;
     std::vector<int32_t> labels(static_cast<size_t>(h) * static_cast<size_t>(w));
-    kernels::semantic_argmax(region.data(), logits.dim(1), rh, rw, h, w, labels.data());
+    decode::labels_at_image(logits.data.data(), logits.dim(1), static_cast<int>(logits.dim(2)),
+                            static_cast<int>(logits.dim(3)), spec().input_h, spec().input_w,
+                            transform, labels.data());
     out.add(ResultArray::of("label_map", {h, w}, std::move(labels)));
   }
 };

@@ -1,8 +1,7 @@
-// Kind "value_map": one value per pixel (depth). The head's (1, 1, h, w) map is resized to
-// the input, cropped to the image and resized to it (bilinear). Params: "output" (the
+// Kind "value_map": one value per pixel (depth). The head's (1, 1, h, w) map is sampled
+// at the image's pixels in one pass (bilinear; session/dense_map.h). Params: "output" (the
 // head output to read when it has several). Result: value_map (h, w) float32.
 #include "core/status.h"
-#include "kernels/segmentation.h"
 #include "session/decoder.h"
 #include "session/dense_map.h"
 
@@ -19,12 +18,11 @@ class ValueMap final : public ImageHeadDecoder {
                     TaskResult& out) const override {
     const Tensor& map = decode::sole_output(head, spec(), 4);
     if (map.dim(1) != 1) throw Error(Status::Internal, "a value map must have 1 channel");
-    int rh = 0, rw = 0;
-    const std::vector<float> region =
-        decode::image_region(map, spec().input_h, spec().input_w, transform, rh, rw);
     const int h = transform.image_height, w = transform.image_width;
     std::vector<float> values(static_cast<size_t>(h) * static_cast<size_t>(w));
-    kernels::resize_bilinear_plain(region.data(), 1, rh, rw, values.data(), h, w);
+    decode::values_at_image(map.data.data(), 1, static_cast<int>(map.dim(2)),
+                            static_cast<int>(map.dim(3)), spec().input_h, spec().input_w,
+                            transform, values.data());
     out.add(ResultArray::of("value_map", {h, w}, std::move(values)));
   }
 };
