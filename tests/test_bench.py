@@ -162,3 +162,27 @@ def test_bad_options_are_refused_before_any_work(change):
 
     with pytest.raises(InvalidArgumentError):
         run_benchmark(BenchOptions(**change))
+
+
+def test_machine_info_and_peak_kinds():
+    from argus_edge._bench_engines import ENGINES
+    from argus_edge.export.bench._machine import FLAGS, describe, machine_info, peak_kind
+
+    info = machine_info()
+    assert info["cpu"] and info["usable_cpus"] >= 1 and set(info["flags"]) <= set(FLAGS)
+    assert info["cpu"] in describe(info)
+    kinds = {e.key: peak_kind(e) for e in ENGINES}
+    assert kinds == {"torch": "f32", "ort-fp32": "f32", "ort-int8": "int8", "ov-f32": "f32",
+                     "ov-bf16": "bf16", "ov-int8": "int8", "session": "f32"}
+
+
+@pytest.mark.openvino
+def test_peak_is_measured_per_precision():
+    pytest.importorskip("openvino")
+    from argus_edge.export.bench._machine import peak_gflops
+    from argus_edge.export.bench._report import _peak_line
+
+    peak = peak_gflops(threads=1, min_seconds=0.05)
+    assert set(peak) == {"f32", "bf16", "int8"}
+    assert peak["f32"]["gflops_per_s"] > 0 and peak["f32"]["runtime_precision"] != "?"
+    assert "GFLOP/s" in _peak_line(peak) and "not measured" in _peak_line(None)

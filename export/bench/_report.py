@@ -55,20 +55,32 @@ def _task_set_table(rows: list[dict], baseline: str | None) -> list[str]:
     base_label = next((f"{r['engine_label']} {r['precision']}" for r in rows
                        if r["engine"] == baseline), "")
     lines = [f"| engine | precision | median ms | p90 ms | img/s | peak RSS MB | GFLOPs "
-             f"| GFLOP/s | × vs {base_label} |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             f"| GFLOP/s | % of peak | × vs {base_label} |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if r.get("status") != "ok":
             lines.append(f"| {r['engine_label']} | {r['precision']} | {r.get('status')}: "
-                         f"{r.get('error', '')} | | | | | | |")
+                         f"{r.get('error', '')} | | | | | | | |")
             continue
+        pct = (f"{r['pct_of_peak']:.0f} % ({r['peak_kind']})" if r.get("pct_of_peak")
+               else "–")
         ratio = f"{base / r['median_ms']:.2f}×" if base else "–"
         lines.append(
             f"| {r['engine_label']} | {r['precision']} | {_fmt(r['median_ms'])} "
             f"| {_fmt(r['p90_ms'])} | {_fmt(r['throughput_ips'], 2)} "
             f"| {_fmt(r['rss_peak_mb'], 0)} | {_fmt(r['gflops'])} "
-            f"| {_fmt(r['gflops_per_s'])} | {ratio} |")
+            f"| {_fmt(r['gflops_per_s'])} | {pct} | {ratio} |")
     return lines
+
+
+def _peak_line(peak: dict[str, Any] | None) -> str:
+    """The measured peak, for the report's header."""
+    if not peak or "error" in peak:
+        return "Practical peak: not measured" + (f" ({peak['error']})" if peak else "") + "."
+    parts = [f"{k} {v['gflops_per_s']:,.0f} GFLOP/s (ran as {v['runtime_precision']})"
+             if "gflops_per_s" in v else f"{k}: {v.get('error', 'n/a')}" for k, v in peak.items()]
+    return ("Practical peak, measured in this run (a 1024³ MatMul through OpenVINO; "
+            "% of peak compares each row with its precision's): " + "; ".join(parts) + ".")
 
 
 def _sharing_table(rows: list[dict]) -> list[str]:
@@ -101,7 +113,7 @@ def markdown(results: dict[str, Any]) -> str:
            f"(nearest rank) of {meta['runs']} runs after {meta['warmup']} warm-up runs, each "
            f"row in its own process. img/s = 1000 / median (batch 1). Peak RSS: the whole "
            f"process (Python, engine, models, activations). Machine: {meta['machine']}. "
-           f"Versions: {meta['versions']}.", ""]
+           f"Versions: {meta['versions']}.", "", _peak_line(results.get("peak")), ""]
     for name in dict.fromkeys(r["task_set"] for r in rows):
         group = [r for r in rows if r["task_set"] == name]
         out += [f"### {name}", "", *_task_set_table(group, baseline), ""]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -79,12 +78,39 @@ def run_benchmark(options: BenchOptions,
         work = Path(options.workdir) if options.workdir else Path(tmp)
         prepared = prepare(model, options.size, options.tasks, engines, options.calib, work, log)
         del model
+        peak = _peak(options, log)
         rows = []
         for task_set in task_sets(options.tasks):
             for e in engines:
-                rows.append(_measure(e, task_set, prepared, options, gflops, work, log))
+                rows.append(_with_peak(_measure(e, task_set, prepared, options, gflops, work,
+                                                log), e, peak))
     return {"meta": _meta(options), "gflops": gflops, "prepare_seconds": prepared.seconds,
-            "rows": rows}
+            "peak": peak, "rows": rows}
+
+
+def _peak(options: BenchOptions, log: Callable[[str], None]) -> dict[str, Any]:
+    """The machine's practical peak per precision (:func:`._machine.peak_gflops`)."""
+    from ._machine import peak_gflops
+
+    try:
+        peak = peak_gflops(options.threads)
+    except ImportError as e:
+        return {"error": f"{type(e).__name__}: {e}"}
+    log("[bench] practical peak (MatMul through OpenVINO): " + ", ".join(
+        f"{k} {v['gflops_per_s']:.0f} GFLOP/s ({v['runtime_precision']})" if "gflops_per_s" in v
+        else f"{k} {v['error']}" for k, v in peak.items()))
+    return peak
+
+
+def _with_peak(row: dict[str, Any], engine: Engine, peak: dict[str, Any]) -> dict[str, Any]:
+    from ._machine import peak_kind
+
+    kind = peak_kind(engine)
+    top = peak.get(kind, {}).get("gflops_per_s") if isinstance(peak.get(kind), dict) else None
+    row["peak_kind"] = kind
+    if top and row.get("gflops_per_s"):
+        row["pct_of_peak"] = 100.0 * row["gflops_per_s"] / top
+    return row
 
 
 def _check(options: BenchOptions) -> list[Engine]:
@@ -197,20 +223,13 @@ def _meta(options: BenchOptions) -> dict[str, Any]:
             pass
     from argus_edge import __version__
     versions["argus-edge"] = __version__
+    from ._machine import describe, machine_info
+
     meta = {k: v for k, v in asdict(options).items() if k not in ("workdir", "extra")}
+    machine = machine_info()
     meta.update(tasks=list(options.tasks), engines=list(options.engines),
-                machine=_machine(), versions=", ".join(f"{k} {v}" for k, v in versions.items()),
+                machine=describe(machine), machine_info=machine,
+                versions=", ".join(f"{k} {v}" for k, v in versions.items()),
                 batch=1, **options.extra)
     return meta
 
-
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()}"
