@@ -310,3 +310,23 @@ def test_runtime_session_does_not_import_torch(tiny_bundle):
             "s.run(np.zeros((32, 48, 3), np.uint8)); "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_throughput_mode_splits_a_batch_into_requests(tiny_bundle, sessions, photo):
+    """performance="throughput": a batch runs as one request per stream, at once; the
+    results are the latency Session's, in order."""
+    fast = Session(tiny_bundle, performance="throughput", streams=2, score_threshold=THRESHOLD)
+    assert fast.requests == 2 and sessions["openvino"].requests == 2
+    frames = [photo, photo[::-1].copy(), photo[:, ::-1].copy()]
+    tasks = ["det", "sem", "depth"]
+    got = fast.run(frames, tasks=tasks)
+    assert fast.graph_calls()["backbone_64x64"] == 2  # [photo], [flipped, mirrored]
+    want = sessions["openvino"].run(frames, tasks=tasks)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a.det.boxes, b.det.boxes, atol=1e-3)
+        assert (a.sem.labels == b.sem.labels).mean() >= 0.999
+        np.testing.assert_allclose(a.depth.depth, b.depth.depth, rtol=1e-4, atol=1e-6)
+    streamed = list(fast.stream(frames, tasks=["det"]))
+    assert [len(r.det) for r in streamed] == [len(r.det) for r in got]
+    with pytest.raises(InvalidArgumentError, match="performance"):
+        Session(tiny_bundle, performance="fastest")

@@ -25,6 +25,9 @@ struct BackendOptions {
   std::string device = "CPU";       // engine device name ("CPU", "GPU", ...)
   int threads = 0;                  // inference threads; 0: the engine's default
   int streams = 0;                  // parallel streams; 0: the engine's default
+  // What the engine optimizes for: "latency" (one request at a time), "throughput"
+  // (several requests in flight, e.g. OpenVINO's THROUGHPUT hint), "": its default.
+  std::string performance;
   // Inference precision of engines that take one ("f32", "bf16", "f16"; "": the
   // engine's default). The Session sets it from its backend choice (session/backend_choice.h).
   std::string precision_hint = "f32";

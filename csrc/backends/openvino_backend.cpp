@@ -89,6 +89,11 @@ ov::AnyMap OpenVinoBackend::Impl::compile_config() const {
   }
   if (options.threads > 0) config.emplace(ov::inference_num_threads(options.threads));
   if (options.streams > 0) config.emplace(ov::num_streams(options.streams));
+  if (!options.performance.empty()) {
+    config.emplace(ov::hint::performance_mode(options.performance == "throughput"
+                                                  ? ov::hint::PerformanceMode::THROUGHPUT
+                                                  : ov::hint::PerformanceMode::LATENCY));
+  }
   return config;
 }
 

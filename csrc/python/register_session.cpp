@@ -101,6 +101,7 @@ HostBackends host_backends(const py::dict& providers) {
       options["device"] = o.device;
       options["threads"] = o.threads;
       options["streams"] = o.streams;
+      options["performance"] = o.performance;
       py::object impl = (*factory)(options);
       auto backend = std::make_unique<PyBackend>(std::move(impl), name);
       return backend;
@@ -114,7 +115,7 @@ std::unique_ptr<Session> open_session(const py::object& path, const std::string&
                                       const std::string& device, int threads, int streams,
                                       const std::vector<std::string>& extensions,
                                       double score_threshold, const py::dict& providers,
-                                      bool accept_failed_gate) {
+                                      bool accept_failed_gate, const std::string& performance) {
   SessionOptions o;
   o.backend = backend;
   o.precision = precision;
@@ -125,6 +126,7 @@ std::unique_ptr<Session> open_session(const py::object& path, const std::string&
   o.backend_options.extensions = extensions;
   o.score_threshold = score_threshold;
   o.accept_failed_gate = accept_failed_gate;
+  o.backend_options.performance = performance;
   const std::string native = py::bytes(py::module_::import("os").attr("fsencode")(path));
   HostBackends host = host_backends(providers);
   std::unique_ptr<Session> session;
@@ -208,7 +210,7 @@ void register_session_class(py::module_& m) {
            py::arg("threads") = 0, py::arg("streams") = 0,
            py::arg("extensions") = std::vector<std::string>{},
            py::arg("score_threshold") = -1.0, py::arg("providers") = py::dict(),
-           py::arg("accept_failed_gate") = false,
+           py::arg("accept_failed_gate") = false, py::arg("performance") = "",
            "Opens a bundle; the backend, variants and precision follow the one rule of "
            "csrc/session/backend_choice.h. `providers` maps backend names to factories "
            "(options dict -> object with load_graph(graph, variant, blobs) and "

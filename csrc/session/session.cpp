@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "core/preprocess.h"
 #include "core/resize.h"
@@ -118,6 +119,10 @@ struct Session::Impl {
                        int w, Batch& batch);
   const Tensors& features(Batch& batch, const TaskSpec& spec);
   void run_task(Batch& batch, const TaskPlan& plan);
+  // Throughput mode: how many parts run_batch splits `images` into, each its own request.
+  size_t requests_in_flight(size_t images) const;
+  std::vector<Results> run_part(const std::vector<ImageView>& images,
+                                const std::vector<std::string>& tasks);
   class Context;
 };
 
@@ -167,6 +172,18 @@ void Session::Impl::check_options() const {
   if (std::isnan(options.score_threshold) || options.score_threshold > 1.0) {
     throw Error(Status::InvalidArgument, "score_threshold must be <= 1 and not NaN");
   }
+  if (!b.performance.empty() && b.performance != "latency" && b.performance != "throughput") {
+    throw Error(Status::InvalidArgument, "performance must be 'latency', 'throughput' or "
+                                         "empty, got '" + b.performance + "'");
+  }
+}
+
+size_t Session::Impl::requests_in_flight(size_t images) const {
+  if (options.backend_options.performance != "throughput" || images < 2) return 1;
+  const int streams = options.backend_options.streams;
+  const size_t wanted = streams > 0 ? static_cast<size_t>(streams)
+                                    : std::max(1u, std::thread::hardware_concurrency());
+  return std::min(images, wanted);
 }
 
 void Session::Impl::read_preprocess() {
@@ -498,11 +515,43 @@ std::vector<Results> Session::run_batch(const std::vector<ImageView>& images,
   if (images.empty()) throw Error(Status::InvalidArgument, "no image given");
   for (const ImageView& image : images) image.validate();
   check_tasks(tasks);
+  const size_t parts = impl_->requests_in_flight(images.size());
+  if (parts == 1) return impl_->run_part(images, tasks);
+  // Throughput mode: contiguous parts of the batch, each run as its own request on its
+  // own thread (the engine's streams run them at once), results in image order.
+  std::vector<std::vector<Results>> done(parts);
+  std::vector<std::exception_ptr> errors(parts);
+  std::vector<std::thread> threads;
+  const size_t n = images.size();
+  for (size_t p = 0; p < parts; ++p) {
+    threads.emplace_back([&, p] {
+      try {
+        const auto first = images.begin() + static_cast<ptrdiff_t>(p * n / parts);
+        const auto last = images.begin() + static_cast<ptrdiff_t>((p + 1) * n / parts);
+        done[p] = impl_->run_part(std::vector<ImageView>(first, last), tasks);
+      } catch (...) {
+        errors[p] = std::current_exception();
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::exception_ptr& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  std::vector<Results> results;
+  for (std::vector<Results>& part : done) {
+    for (Results& r : part) results.push_back(std::move(r));
+  }
+  return results;
+}
+
+std::vector<Results> Session::Impl::run_part(const std::vector<ImageView>& images,
+                                             const std::vector<std::string>& tasks) {
   const auto start = std::chrono::steady_clock::now();
   Batch batch;
   batch.images = images;
-  for (const TaskPlan* plan : impl_->schedule(tasks)) impl_->run_task(batch, *plan);
-  impl_->count_stages(batch, since(start));
+  for (const TaskPlan* plan : schedule(tasks)) run_task(batch, *plan);
+  count_stages(batch, since(start));
   std::vector<Results> results(images.size());
   for (size_t i = 0; i < images.size(); ++i) {
     results[i].image_width = images[i].width;

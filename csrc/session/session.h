@@ -44,8 +44,8 @@ struct SessionOptions {
   std::string backend = "auto";  // a backend registry name, or "auto"
   std::string precision;         // "" (most precise variant), "fp32", "fp16", "int8", "bf16"
   std::string variant;           // "": chosen by precision; else this variant of every graph
-  // Engine settings: device, threads (>= 0), streams (>= 0), extensions. The precision
-  // hint is set from the backend choice.
+  // Engine settings: device, threads (>= 0), streams (>= 0), performance ("latency",
+  // "throughput" or ""), extensions. The precision hint is set from the backend choice.
   BackendOptions backend_options;
   // Score threshold of the kinds that have one, in [0, 1]; < 0: the bundle's.
   double score_threshold = -1.0;
@@ -107,8 +107,10 @@ class Session {
   // Error(Bundle) for a task that cannot run (task_error()).
   Results run(const ImageView& image, const std::vector<std::string>& tasks);
   // Several images as one batch (each backbone and head runs once with batch n; crops of
-  // all images run as one batch). Results in the order of `images`. Same errors as run()
-  // plus Error(InvalidArgument) for an empty `images`.
+  // all images run as one batch). With performance "throughput" the batch is split into
+  // parts run at once as separate requests (one per stream: `streams`, else one per
+  // hardware thread). Results in the order of `images`. Same errors as run() plus
+  // Error(InvalidArgument) for an empty `images`.
   std::vector<Results> run_batch(const std::vector<ImageView>& images,
                                  const std::vector<std::string>& tasks);
 

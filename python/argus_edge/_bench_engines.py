@@ -33,6 +33,8 @@ class Engine:
             ``int8`` (the backend's INT8 quantizer); None for PyTorch.
         hint: inference precision hint, for backends that take one (None: the device
             default).
+        performance: ``throughput`` for a Session with several requests in flight (timed
+            as images/s over a stream of frames); None: latency, one image at a time.
     """
 
     key: str
@@ -42,6 +44,7 @@ class Engine:
     backend: str | None = None
     graph_precision: str | None = None
     hint: str | None = None
+    performance: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict."""
@@ -57,6 +60,8 @@ ENGINES: tuple[Engine, ...] = (
     Engine("ov-int8", "OpenVINO", "INT8 (NNCF)", "graphs", "openvino", "int8"),
     Engine("session", "argus-edge Session", "FP32 IR + fused deform", "session", "openvino",
            "fp32"),
+    Engine("session-tput", "argus-edge Session, throughput", "FP32 IR + fused deform",
+           "session", "openvino", "fp32", performance="throughput"),
 )
 
 

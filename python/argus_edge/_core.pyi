@@ -523,6 +523,7 @@ class Session:
         score_threshold: float = -1.0,
         providers: dict[str, Any] = ...,
         accept_failed_gate: bool = False,
+        performance: str = "",
     ) -> None:
         """Opens and verifies a bundle and chooses backend, variants and precision
         (csrc/session/backend_choice.h). ``providers`` maps backend names libargus has no

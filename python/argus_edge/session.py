@@ -62,6 +62,12 @@ class Session:
         accept_failed_gate: run INT8 variants whose bundle records that they failed their
             accuracy gate (``info["failed_gate"]`` then says why); by default such a
             bundle is refused.
+        performance: ``"latency"`` (default: one request uses every thread) or
+            ``"throughput"`` (the engine runs several requests at once: OpenVINO's
+            THROUGHPUT hint; a batch passed to :meth:`run` is split into one request per
+            stream, and :meth:`stream` keeps that many frames in flight).
+        streams: parallel inference streams (None: the engine's choice for
+            ``performance``).
 
     Raises:
         BundleNotFoundError, BundleError: a missing, corrupt, truncated or tampered bundle.
@@ -75,16 +81,21 @@ class Session:
     def __init__(self, path: str | os.PathLike, backend: str = "auto", device: str = "CPU",
                  threads: int | None = None, precision: str | None = None, *,
                  score_threshold: float | None = None,
-                 accept_failed_gate: bool = False) -> None:
+                 accept_failed_gate: bool = False, performance: str | None = None,
+                 streams: int | None = None) -> None:
         from ._preprocess import _import_core
         from .runners import python_providers
 
         core = _import_core()
         self.path = os.fspath(path)
         self.device, self.threads = device, threads
+        self.performance = performance or "latency"
+        #: requests :meth:`stream` keeps in flight by default (throughput: one per stream)
+        self.requests = streams or _usable_cpus() if self.performance == "throughput" else 2
         self._core = core.Session(
             self.path, backend, precision=precision or "", device=device,
-            threads=0 if threads is None else threads, extensions=_extensions(),
+            threads=0 if threads is None else threads, streams=streams or 0,
+            performance=performance or "", extensions=_extensions(),
             score_threshold=-1.0 if score_threshold is None else float(score_threshold),
             providers=python_providers(), accept_failed_gate=bool(accept_failed_gate))
         self._choice = self._core.choice
@@ -254,7 +265,7 @@ class Session:
         return results if batch else results[0]
 
     def stream(self, frames: Iterable[Any] | str | int, tasks: Sequence[str] | None = None,
-               color: str | None = None, depth: int = 2) -> Iterator[Result]:
+               color: str | None = None, depth: int | None = None) -> Iterator[Result]:
         """Results frame by frame, in order, with ``depth`` frames in flight.
 
         While frame i is in inference, frame i+1 is decoded and pre-processed on another
@@ -266,11 +277,13 @@ class Session:
             tasks: as for :meth:`run`.
             color: channel order of array frames; default ``"BGR"`` for VideoCapture
                 frames and ``"RGB"`` otherwise.
-            depth: frames in flight (>= 1).
+            depth: frames in flight (>= 1; default :attr:`requests`: 2, or one per
+                stream in throughput mode).
 
         Yields:
             One Result per frame.
         """
+        depth = self.requests if depth is None else depth
         if depth < 1:
             raise InvalidArgumentError(f"depth must be >= 1, got {depth}")
         if isinstance(frames, (str, int, os.PathLike)):
@@ -288,6 +301,13 @@ class Session:
                     yield pending.pop(0).result()
             for f in pending:
                 yield f.result()
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 2
 
 
 def _rgb(pixels: np.ndarray, color: str) -> np.ndarray:
