@@ -31,7 +31,7 @@ demo: setup-train
 	$(BIN)/argus-edge demo
 
 test-python:
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 # WITH_OPENVINO=ON also builds build/cpp/libargus_openvino_ext.so (the fused
 # ai.argus::ScaledDeformAttn node for OpenVINO, cmake/deform.cmake) against the openvino

@@ -87,9 +87,10 @@ def test_format_1_1_provenance_is_read_the_same_way(tiny_bundle, tmp_path):
 
 
 def test_a_gate_of_the_wrong_type_is_a_bundle_error(tiny_bundle, tmp_path):
-    path = _int8_bundle(tiny_bundle, tmp_path / "bad.engine", {"passed": "no"})
-    with pytest.raises(BundleError, match="passed"):
-        Session(path)
+    for i, gate in enumerate(({"passed": "no"}, {"passed": None}, {"detail": "x"}, [])):
+        path = _int8_bundle(tiny_bundle, tmp_path / f"bad{i}.engine", gate)
+        with pytest.raises(BundleError, match="gate|passed"):
+            Session(path)
 
 
 def test_info_shows_the_gate(tiny_bundle, tmp_path):

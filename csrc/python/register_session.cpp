@@ -245,6 +245,7 @@ void register_session_class(py::module_& m) {
       .def("graph_calls", &Session::graph_calls)
       .def("graph_seconds", &Session::graph_seconds)
       .def("stage_seconds", &Session::stage_seconds)
+      .def_property_readonly("parallel_requests", &Session::parallel_requests)
       .def("reset_graph_calls", &Session::reset_graph_calls);
 }
 

@@ -183,7 +183,12 @@ std::string failed_gate(const json::Value& manifest, const std::string& graph,
   const json::Value* gate = manifest::object_or_null(v, "gate");
   std::string detail;
   if (gate) {
-    if (manifest::bool_or(gate, "passed", true)) return "";
+    const json::Value* passed = gate->find("passed");
+    if (!passed || !passed->is_bool()) {
+      throw Error(Status::Bundle, "graph '" + graph + "' variant '" + variant +
+                                      "': its 'gate' needs 'passed': true or false");
+    }
+    if (passed->as_bool()) return "";
     detail = manifest::string_or(gate, "detail", "");
   } else {
     // Format 1.0 / 1.1 INT8 bundles record the gate only in their provenance.

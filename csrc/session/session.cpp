@@ -121,6 +121,7 @@ struct Session::Impl {
   void run_task(Batch& batch, const TaskPlan& plan);
   // Throughput mode: how many parts run_batch splits `images` into, each its own request.
   size_t requests_in_flight(size_t images) const;
+  size_t parallel_requests() const;
   std::vector<Results> run_part(const std::vector<ImageView>& images,
                                 const std::vector<std::string>& tasks);
   class Context;
@@ -179,11 +180,14 @@ void Session::Impl::check_options() const {
 }
 
 size_t Session::Impl::requests_in_flight(size_t images) const {
-  if (options.backend_options.performance != "throughput" || images < 2) return 1;
+  return std::max<size_t>(1, std::min(images, parallel_requests()));
+}
+
+size_t Session::Impl::parallel_requests() const {
+  if (options.backend_options.performance != "throughput") return 1;
   const int streams = options.backend_options.streams;
-  const size_t wanted = streams > 0 ? static_cast<size_t>(streams)
-                                    : std::max(1u, std::thread::hardware_concurrency());
-  return std::min(images, wanted);
+  return streams > 0 ? static_cast<size_t>(streams)
+                     : std::max(1u, std::thread::hardware_concurrency());
 }
 
 void Session::Impl::read_preprocess() {
@@ -463,6 +467,8 @@ std::vector<std::string> Session::class_names(const std::string& task) const {
 }
 
 const BackendChoice& Session::choice() const { return impl_->choice; }
+
+size_t Session::parallel_requests() const { return impl_->parallel_requests(); }
 
 std::string Session::backend_name() const { return impl_->backend->name(); }
 

@@ -113,6 +113,8 @@ class Session {
   // Error(InvalidArgument) for an empty `images`.
   std::vector<Results> run_batch(const std::vector<ImageView>& images,
                                  const std::vector<std::string>& tasks);
+  // Requests the session runs at once: 1, or in throughput mode one per stream.
+  size_t parallel_requests() const;
 
   // How many times each graph has run since the Session was created (or since
   // reset_graph_calls): each backbone once per batch, each requested head once, the pose

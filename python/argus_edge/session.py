@@ -90,8 +90,6 @@ class Session:
         self.path = os.fspath(path)
         self.device, self.threads = device, threads
         self.performance = performance or "latency"
-        #: requests :meth:`stream` keeps in flight by default (throughput: one per stream)
-        self.requests = streams or _usable_cpus() if self.performance == "throughput" else 2
         self._core = core.Session(
             self.path, backend, precision=precision or "", device=device,
             threads=0 if threads is None else threads, streams=streams or 0,
@@ -101,6 +99,9 @@ class Session:
         self._choice = self._core.choice
         self._tasks = {t: self._core.task_info(t) for t in self._core.tasks}
         self._manifest = self._core.manifest
+        #: frames :meth:`stream` keeps in flight by default: the requests the core runs at
+        #: once (throughput mode: one per stream), at least 2 (decoding overlaps inference)
+        self.requests = max(2, self._core.parallel_requests)
 
     def close(self) -> None:
         """Releases the compiled graphs and the bundle mapping (idempotent)."""
@@ -301,13 +302,6 @@ class Session:
                     yield pending.pop(0).result()
             for f in pending:
                 yield f.result()
-
-
-def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 2
 
 
 def _rgb(pixels: np.ndarray, color: str) -> np.ndarray:
