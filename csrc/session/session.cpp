@@ -529,17 +529,23 @@ std::vector<Results> Session::run_batch(const std::vector<ImageView>& images,
   std::vector<std::exception_ptr> errors(parts);
   std::vector<std::thread> threads;
   const size_t n = images.size();
-  for (size_t p = 0; p < parts; ++p) {
-    threads.emplace_back([&, p] {
-      try {
-        const auto first = images.begin() + static_cast<ptrdiff_t>(p * n / parts);
-        const auto last = images.begin() + static_cast<ptrdiff_t>((p + 1) * n / parts);
-        done[p] = impl_->run_part(std::vector<ImageView>(first, last), tasks);
-      } catch (...) {
-        errors[p] = std::current_exception();
-      }
-    });
+  auto part = [&](size_t p) {
+    try {
+      const auto first = images.begin() + static_cast<ptrdiff_t>(p * n / parts);
+      const auto last = images.begin() + static_cast<ptrdiff_t>((p + 1) * n / parts);
+      done[p] = impl_->run_part(std::vector<ImageView>(first, last), tasks);
+    } catch (...) {
+      errors[p] = std::current_exception();
+    }
+  };
+  for (size_t p = 1; p < parts; ++p) {
+    try {
+      threads.emplace_back(part, p);
+    } catch (...) {  // no thread (resources): run the part here instead
+      part(p);
+    }
   }
+  part(0);
   for (std::thread& t : threads) t.join();
   for (const std::exception_ptr& e : errors) {
     if (e) std::rethrow_exception(e);
