@@ -110,11 +110,20 @@ def ensure_fp32(weights: Path, folder: Path, rebuild: bool) -> Path:
     return path
 
 
-def _check_quantizer(backend: str) -> None:
-    for module in ("onnx", "onnxruntime") + (("nncf",) if backend == "openvino" else ()):
-        if importlib.util.find_spec(module) is None:
-            raise ModuleNotFoundError(f"INT8 quantization needs {module!r} (the [export] "
-                                      "extra); or run the demo with --no-int8", name=module)
+def _check_quantizer(backend: str) -> tuple[str, ...]:
+    """The Python packages ``backend``'s INT8 quantizer uses (its registry entry), after
+    checking that they and the ONNX tooling the quantizer imports are installed."""
+    def need(modules):
+        for module in modules:
+            if importlib.util.find_spec(module) is None:
+                raise ModuleNotFoundError(f"INT8 quantization needs {module!r} (the [export] "
+                                          "extra); or run the demo with --no-int8", name=module)
+
+    need(("onnx", "onnxruntime"))  # before importing the quantizers, which need them
+    from ..export.quantization import int8_backends
+    packages = int8_backends.get(backend).packages
+    need(packages)
+    return packages
 
 
 def ensure_int8(fp32: Path, folder: Path, backend: str, rebuild: bool) -> Path:
@@ -142,7 +151,7 @@ def ensure_int8(fp32: Path, folder: Path, backend: str, rebuild: bool) -> Path:
     found = sorted(out.glob("*.engine"))
     if found and not rebuild:
         return found[0]
-    _check_quantizer(backend)
+    packages = _check_quantizer(backend)
     shutil.rmtree(out, ignore_errors=True)
     log(f"quantizing to INT8 for {backend} on {NUM_CALIBRATION} generated scenes "
         "(once per weights; several minutes)")
@@ -156,8 +165,8 @@ def ensure_int8(fp32: Path, folder: Path, backend: str, rebuild: bool) -> Path:
         argv = ["--bundle", str(fp32), "--calib-dir", str(Path(tmp) / "images" / "train"),
                 "--num-calib", str(NUM_CALIBRATION), "--backend", backend,
                 "--out", str(out), "--quiet", "--allow-failed-gate"]
-        nncf = ("nncf",) if backend == "openvino" else ()
-        with contextlib.redirect_stdout(sys.stderr), _quiet_libraries(*nncf):  # stdout: summary
+        # stdout: the summary; the quantizer's packages imported first (NNCF sets its log level)
+        with contextlib.redirect_stdout(sys.stderr), _quiet_libraries(*packages):
             code = quantize.main(argv)
     found = sorted(out.glob("*.engine"))
     if code not in (0, 4) or not found:
