@@ -35,8 +35,9 @@ def describe_open(bundle: Any) -> str:
     for name, task in bundle.tasks.items():
         lines.extend(_describe_task(name, task))
     lines.append(f"graphs ({len(bundle.graphs)}):")
+    manifest_json = json.dumps(m)  # the gate rule's input, made once
     for name, graph in bundle.graphs.items():
-        lines.extend(_describe_graph(name, graph, bundle))
+        lines.extend(_describe_graph(name, graph, bundle, manifest_json))
     lines.append("provenance:")
     lines.extend(f"  {key}: {_fields(value) if value is not None else 'none'}"
                  for key, value in m["provenance"].items())
@@ -90,7 +91,8 @@ def _describe_task(name: str, task: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _describe_graph(name: str, graph: dict[str, Any], bundle: Any) -> list[str]:
+def _describe_graph(name: str, graph: dict[str, Any], bundle: Any,
+                    manifest_json: str) -> list[str]:
     parts = [str(graph.get("role", "graph"))]
     if "input_size" in graph:
         parts.append(f"input {_size(graph['input_size'])}")
@@ -102,15 +104,15 @@ def _describe_graph(name: str, graph: dict[str, Any], bundle: Any) -> list[str]:
         blobs = ", ".join(f"{role} {blob} ({_human_size(bundle.blob_info(blob).size)})"
                           for role, blob in variant["blobs"].items())
         lines.append(f"    {vname}: {variant['backend']} {variant['precision']}: {blobs}")
-        lines.extend(_gate(bundle, name, vname, variant))
+        lines.extend(_gate(manifest_json, name, vname, variant))
     return lines
 
 
-def _gate(bundle: Any, graph: str, vname: str, variant: dict[str, Any]) -> list[str]:
+def _gate(manifest_json: str, graph: str, vname: str, variant: dict[str, Any]) -> list[str]:
     """The variant's INT8 gate line, as the Session reads it ([] when it records none)."""
     try:
         from ._preprocess import _import_core
-        why = _import_core().failed_gate(json.dumps(bundle.manifest), graph, vname)
+        why = _import_core().failed_gate(manifest_json, graph, vname)
     except ImportError:
         why = ""
     if why:
