@@ -31,6 +31,7 @@ from torch import nn
 from argus_edge._errors import InvalidArgumentError, UnknownTaskError
 
 from .deform_op import CUSTOM_TRANSLATION_TABLE, use_custom_deform
+from .quantization._graph import STANDARD_DOMAINS, custom_ops
 
 __all__ = [
     "BACKBONE_INPUTS",
@@ -111,12 +112,10 @@ class GraphInfo:
     @classmethod
     def from_onnx(cls, model: onnx.ModelProto, name: str) -> GraphInfo:
         """Read inputs, outputs, opset and custom ops from a loaded ONNX model."""
-        opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
-        custom = sorted({f"{n.domain}::{n.op_type}" for n in model.graph.node
-                         if n.domain not in ("", "ai.onnx")})
+        opset = next(o.version for o in model.opset_import if o.domain in STANDARD_DOMAINS)
         return cls(name=name, inputs=tuple(_spec(v) for v in model.graph.input),
                    outputs=tuple(_spec(v) for v in model.graph.output), opset=opset,
-                   custom_ops=tuple(custom))
+                   custom_ops=custom_ops(model))
 
 
 def _spec(value: onnx.ValueInfoProto) -> TensorSpec:

@@ -46,19 +46,23 @@ def task_sizes_from_config(config: Path) -> dict[str, tuple[int, int]]:
 
 
 def fp32_graphs(source: Path, kind: str, work: Path, fp32_bundle: Path,
-                task_sizes: Mapping[str, tuple[int, int]] | None = None) -> dict[str, Path]:
+                task_sizes: Mapping[str, tuple[int, int]] | None = None,
+                deform: str = "standard") -> dict[str, Path]:
     """``{graph name: FP32 ONNX file}`` of a checkpoint or an FP32 bundle.
 
     A checkpoint is first exported to ``fp32_bundle`` (the :func:`fp32_onnx_variant`; the
-    image tasks at ``task_sizes`` when given). The fused graph, if any, is not quantized.
+    image tasks at ``task_sizes`` when given; the deformable attention as ``deform``:
+    ``custom`` keeps the fused node, which only INT8 backends with ``custom_ops``
+    quantize). A bundle's graphs are quantized as they are. The fused graph, if any, is
+    not quantized.
 
     Raises:
         BundleError: a graph has no :func:`fp32_onnx_variant` to quantize from.
     """
     variant = fp32_onnx_variant()
     if kind == "checkpoint":
-        export_bundle(source, fp32_bundle, ExportOptions(variants=(variant,),
-                                                         task_sizes=dict(task_sizes or {})))
+        export_bundle(source, fp32_bundle, ExportOptions(
+            variants=(variant,), task_sizes=dict(task_sizes or {}), deform=deform))
     graphs = {}
     with Bundle(fp32_bundle) as b:
         for name, g in b.graphs.items():

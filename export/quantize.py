@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-config", help="a training YAML whose validation sets give per-task metrics")
     p.add_argument("--seed", type=int, default=0, help="seed of the image subsets (default 0)")
     p.add_argument("--backend", help="comma-separated, of {int8_backends} "
-                   "(default {default_backends})")
+                   "(default {default_backends}; for graphs with the fused node, those of "
+                   "them that quantize it)")
     p.add_argument("--max-drop", default="", help="max metric drop per task, e.g. "
                    "det=0.02,sem=0.03,depth.rmse=0.05,*=0.01 (needs --val-config)")
     p.add_argument("--min-cosine", type=float, default=0.99,
@@ -91,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="layers restored to float per graph and round (default 2)")
     p.add_argument("--keep-float", action="append", default=[], metavar="PATTERN",
                    help="also keep layers whose parameter names contain PATTERN in float")
+    p.add_argument("--deform", choices=("standard", "custom"), default="standard",
+                   help="with --checkpoint: export the deformable attention as standard ops "
+                   "(every backend) or as libargus's fused node (custom: INT8 graphs that keep "
+                   "the fused kernel; openvino only). A --bundle's graphs are used as they are")
     p.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
                    help="image size for graphs exported with dynamic H, W")
     p.add_argument("--sensitivity-samples", type=int, default=8,
@@ -136,11 +141,8 @@ def _run(args: argparse.Namespace, export_graphs: ExportGraphs | None,
         Gate, SensitivePolicy, feeds_for_graphs, int8_backends, load_calibration_images,
         parse_max_drop, quantize_graphs)
 
-    if args.backend is None:
-        backends = list(int8_backends.default_names())
-    else:
-        backends = [b.strip() for b in args.backend.split(",") if b.strip()]
-    if not backends or set(backends) - set(int8_backends.names()):
+    backends = [b.strip() for b in (args.backend or "").split(",") if b.strip()]
+    if args.backend is not None and (not backends or set(backends) - set(int8_backends.names())):
         raise InvalidArgumentError(f"--backend takes {','.join(int8_backends.names())}, "
                                    f"got {args.backend!r}")
     gate = Gate(min_cosine=args.min_cosine, max_drop=parse_max_drop(args.max_drop),
@@ -151,6 +153,7 @@ def _run(args: argparse.Namespace, export_graphs: ExportGraphs | None,
     out = Path(args.out)
     with tempfile.TemporaryDirectory(prefix="argus_quantize_cli_") as work:
         graphs, fp32_bundle = _graphs(args, export_graphs, Path(work))
+        backends = backends or _default_backends(graphs)
         evaluate = None
         if args.val_config:
             if make_evaluator is not None:
@@ -211,7 +214,19 @@ def _graphs(args: argparse.Namespace, export_graphs: ExportGraphs | None,
     if kind == "checkpoint":
         Path(args.out).mkdir(parents=True, exist_ok=True)
         bundle = Path(args.out) / "fp32.engine"
-    return fp32_graphs(Path(source), kind, work, bundle, sizes), bundle
+    return fp32_graphs(Path(source), kind, work, bundle, sizes, deform=args.deform), bundle
+
+
+def _default_backends(graphs: Mapping[str, Path]) -> list[str]:
+    """The INT8 registry's default backends; for graphs with custom nodes (the fused
+    deformable attention), those of them that quantize such graphs."""
+    from argus_edge.export.quantization import int8_backends
+    from argus_edge.export.quantization._graph import custom_ops, load_model
+
+    chosen = [int8_backends.get(n) for n in int8_backends.default_names()]
+    if any(custom_ops(load_model(p)) for p in graphs.values()):
+        chosen = [b for b in chosen if b.custom_ops]
+    return [b.name for b in chosen]
 
 
 def _config_image_dirs(config: Path) -> list[Path]:

@@ -79,7 +79,11 @@ def test_engines_name_backends_of_the_registry():
     assert {e.key: loads(e) for e in ENGINES} == {
         "torch": None, "ort-fp32": "onnx-fp32", "ort-int8": "onnxruntime-int8",
         "ov-f32": "openvino-fp32", "ov-bf16": "openvino-fp32", "ov-int8": "openvino-int8",
-        "session": "bundle", "session-tput": "bundle"}
+        "session": "bundle", "session-bf16": "bundle", "session-int8": "bundle-int8",
+        "session-tput": "bundle"}
+    sessions = {e.key: e.session_precision for e in ENGINES if e.runtime == "session"}
+    assert sessions == {"session": "fp32", "session-bf16": "bf16", "session-int8": "int8",
+                        "session-tput": "fp32"}
 
 
 def test_quick_and_explicit_counts():
@@ -119,6 +123,30 @@ def test_report_renders_unavailable_and_failed_rows(tmp_path):
     paths = write_outputs(results, tmp_path)
     assert json.loads(paths["json"].read_text())["rows"][2]["status"] == "unavailable"
     assert paths["chart"].stat().st_size > 0
+
+
+def test_report_compares_the_best_session_with_the_raw_engines():
+    from argus_edge.export.bench import TaskSet, markdown
+    from argus_edge.export.bench._matrix import engine
+    from argus_edge.export.bench._report import make_row
+
+    shared = TaskSet(("det", "cls"), "shared")
+    ok = lambda ms, rss, **extra: {"status": "ok", "times_ms": [ms], "rss_peak_mb": rss,  # noqa: E731
+                                   **extra}
+    rows = [make_row(engine("torch"), shared, ok(40.0, 900), 1.0),
+            make_row(engine("ov-f32"), shared, ok(20.0, 500), 1.0),
+            make_row(engine("ov-int8"), shared, ok(10.0, 300), 1.0),
+            make_row(engine("session"), shared, ok(16.0, 450), 1.0),
+            make_row(engine("session-int8"), shared,
+                     ok(8.0, 280, stage_ms={"decode": 0.4}, failed_gate="x; y"), 1.0),
+            make_row(engine("session-tput"), shared, ok(4.0, 600, images_per_step=1), 1.0)]
+    rows[-1]["images_per_step"] = 4  # a throughput row is not a latency candidate
+    md = markdown({"meta": {"model": "m", "size": 64, "threads": 1, "runs": 1, "warmup": 0,
+                            "machine": "x", "versions": "y"}, "gflops": {}, "rows": rows})
+    assert ("| det+cls (backbone once) | INT8 (NNCF) + fused deform | 8.0 | 5.00× "
+            "| OpenVINO INT8 (NNCF) | 10.0 | 1.25× | 280 | 300 | 5.0 % |") in md
+    assert "INT8 (NNCF) + fused deform (INT8 gate FAILED, see below)" in md
+    assert "accept_failed_gate): x" in md
 
 
 def test_bench_pytorch_rows(tmp_path):
@@ -180,7 +208,7 @@ def test_machine_info_and_peak_kinds():
     kinds = {e.key: peak_kind(e) for e in ENGINES}
     assert kinds == {"torch": "f32", "ort-fp32": "f32", "ort-int8": "int8", "ov-f32": "f32",
                      "ov-bf16": "bf16", "ov-int8": "int8", "session": "f32",
-                     "session-tput": "f32"}
+                     "session-bf16": "bf16", "session-int8": "int8", "session-tput": "f32"}
 
 
 @pytest.mark.openvino

@@ -118,9 +118,10 @@ def int8_quantizer(e: Engine) -> Int8Backend | None:
 
 def loads(e: Engine) -> str | None:
     """What engine ``e`` loads from :class:`Prepared`: a graph variant (``onnx-fp32``,
-    ``openvino-int8``, ...), ``bundle`` for the Session, None for PyTorch."""
+    ``openvino-int8``, ...), the Session's bundles (``bundle``; ``bundle-int8`` for its
+    INT8 bundles), None for PyTorch."""
     if e.runtime == "session":
-        return _SESSION
+        return _SESSION + ("-int8" if e.graph_precision == "int8" else "")
     if e.backend is None or e.graph_precision is None:
         return None
     int8 = int8_quantizer(e)
@@ -156,19 +157,41 @@ def prepare(model: Argus, size: int, tasks: Sequence[str], engines: Sequence[Eng
                 feeds = _calibration_feeds(exported, size, calib)
         with timer(f"quantize {variant}"):
             prepared.graphs[variant] = _quantize(exported, feeds, int8, work / variant)
-    session = next((e for e in engines if e.runtime == "session"), None)
-    if session is not None:
-        with timer("Session bundles (fused deformable attention)"):
-            try:
-                prepared.bundles = _session_bundles(
-                    model, size, tasks, backends.variant_name(session.backend,
-                                                              session.graph_precision),
-                    work / "bundles")
-            except Exception as e:  # noqa: BLE001 - reported as the Session rows' reason
-                prepared.unavailable[_SESSION] = f"bundle export failed: " \
-                                                 f"{type(e).__name__}: {_first_line(e)}"
-                log(f"  Session rows unavailable: {prepared.unavailable[_SESSION]}")
+    sessions = [e for e in engines if e.runtime == "session"]
+    if sessions:
+        _prepare_sessions(prepared, model, size, tasks, sessions, calib, work / "bundles",
+                          timer, log)
     return prepared
+
+
+def _prepare_sessions(prepared: Prepared, model: Argus, size: int, tasks: Sequence[str],
+                      sessions: Sequence[Engine], calib: int, out: Path, timer: _Timer,
+                      log: Callable[[str], None]) -> None:
+    """The Session's bundles (fused deformable attention): FP32, and INT8 made from it by
+    the quantization pipeline when an INT8 Session engine is asked for. A step that fails
+    makes its rows unavailable, with the reason."""
+    variant = backends.variant_name(sessions[0].backend, "fp32")
+    int8 = any(loads(e) == _SESSION + "-int8" for e in sessions)
+    try:
+        with timer("Session bundles (fused deformable attention)"):
+            prepared.bundles[_SESSION], full = _session_bundles(model, size, tasks, variant,
+                                                                int8, out)
+    except Exception as e:  # noqa: BLE001 - reported as the Session rows' reason
+        for key in (_SESSION, _SESSION + "-int8"):
+            prepared.unavailable[key] = f"bundle export failed: {type(e).__name__}: " \
+                                        f"{_first_line(e)}"
+        log(f"  Session rows unavailable: {prepared.unavailable[_SESSION]}")
+        return
+    if not int8:
+        return
+    try:
+        with timer(f"Session INT8 bundles (quantization pipeline, {calib} images)"):
+            prepared.bundles[_SESSION + "-int8"] = _session_int8_bundles(
+                full, size, tasks, sessions[0].backend, calib, out / "int8")
+    except Exception as e:  # noqa: BLE001 - reported as the INT8 Session rows' reason
+        prepared.unavailable[_SESSION + "-int8"] = f"quantization failed: " \
+                                                   f"{type(e).__name__}: {_first_line(e)}"
+        log(f"  INT8 Session rows unavailable: {prepared.unavailable[_SESSION + '-int8']}")
 
 
 # ----------------------------------------------------------------------------- steps
@@ -226,30 +249,67 @@ def _quantize(onnx_graphs: dict[str, str], feeds, int8: Int8Backend,
 
 
 def _session_bundles(model: Argus, size: int, tasks: Sequence[str], variant: str,
-                     out: Path) -> dict[str, str]:
+                     with_onnx: bool, out: Path) -> tuple[dict[str, str], Path]:
+    """``({"all" | task: FP32 Session bundle}, the exported bundle)``. With ``with_onnx``
+    the exported bundle also holds the custom-node ONNX graphs the quantizer reads; the
+    Session's bundles hold ``variant`` only, as a deployment's would."""
     from ..bundle_export import ExportOptions, export_bundle
+    from ..int8_bundle import fp32_onnx_variant
 
     out.mkdir(parents=True, exist_ok=True)
-    full = export_bundle(model, out / "all.engine", ExportOptions(
-        tasks=list(tasks), input_size=(size, size), variants=(variant,), deform="custom"))
-    bundles = {"all": str(full)}
+    variants = (variant, fp32_onnx_variant()) if with_onnx else (variant,)
+    full = export_bundle(model, out / "exported.engine", ExportOptions(
+        tasks=list(tasks), input_size=(size, size), variants=variants, deform="custom"))
+    return _subsets(full, tasks, variant, out, ""), full
+
+
+def _session_int8_bundles(full: Path, size: int, tasks: Sequence[str], backend: str,
+                          calib: int, out: Path) -> dict[str, str]:
+    """INT8 Session bundles by the quantization pipeline (``export/quantize.py``'s path):
+    the custom-node graphs quantized by ``backend``'s INT8 quantizer on ``calib`` photos,
+    under the default gate (output cosine ≥ 0.99, no restore rounds); a failed gate is
+    recorded in the bundle (the row reports it), not hidden."""
+    from ..int8_bundle import fp32_graphs, write_int8_bundles
+    from ..quantization import Gate, feeds_for_graphs, int8_backends, quantize_graphs
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "onnx").mkdir(exist_ok=True)
+    graphs = fp32_graphs(full, "bundle", out / "onnx", full)
+    images = calibration_images(calib)
+    feeds = feeds_for_graphs(graphs, images, input_size=(size, size))
+    result = quantize_graphs(graphs, feeds, [backend], Gate(max_rounds=0), out / "report",
+                             progress=False)
+    written = write_int8_bundles(result, full, out, len(images), allow_failed_gate=True)
+    variant = int8_backends.get(backend).variant
+    return _subsets(written[backend], tasks, variant, out, ".int8")
+
+
+def _subsets(full: Path, tasks: Sequence[str], variant: str, out: Path,
+             tag: str) -> dict[str, str]:
+    """``{"all": every task, task: that task alone}``, each a bundle holding only
+    ``variant``: the models a deployment running them would ship."""
+    bundles = {"all": str(_subset_bundle(full, tasks, variant, out / f"all{tag}.engine",
+                                         out / "blobs"))}
     for t in tasks:
-        bundles[t] = str(_single_task_bundle(full, t, out / f"{t}.engine", out / "blobs"))
+        bundles[t] = str(_subset_bundle(full, (t,), variant, out / f"{t}{tag}.engine",
+                                        out / "blobs"))
     return bundles
 
 
-def _single_task_bundle(full: Path, task: str, path: Path, scratch: Path) -> Path:
-    """The bundle ``full`` with only ``task`` (and its backbone): the model a deployment
-    running that task alone would ship."""
+def _subset_bundle(full: Path, tasks: Sequence[str], variant: str, path: Path,
+                   scratch: Path) -> Path:
+    """The bundle ``full`` with only ``tasks`` (and their backbone) and ``variant``."""
     scratch.mkdir(parents=True, exist_ok=True)
     with Bundle(full) as b:
         manifest = dict(b.manifest)
-        entry = manifest["tasks"][task]
-        keep = {entry["graph"], entry["backbone"]}
-        manifest["tasks"] = {task: entry}
-        manifest["graphs"] = {k: v for k, v in manifest["graphs"].items() if k in keep}
+        manifest["tasks"] = {t: manifest["tasks"][t] for t in tasks}
+        keep = {g for e in manifest["tasks"].values() for g in (e["graph"], e.get("backbone"))}
+        manifest["graphs"] = {k: dict(v, variants={variant: v["variants"][variant]})
+                              for k, v in manifest["graphs"].items() if k in keep}
         names = {name for g in manifest["graphs"].values() for v in g["variants"].values()
                  for name in v["blobs"].values()}
+        report = ((manifest.get("provenance") or {}).get("calibration") or {}).get("report_blob")
+        names |= {report} if report else set()
         blobs = {n: b.blob_to_file(n, scratch / n) for n in names}
     return write_bundle(path, manifest, blobs, version=tuple(manifest["format_version"]))
 

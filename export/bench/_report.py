@@ -25,6 +25,9 @@ def make_row(engine: Engine, task_set: TaskSet, result: dict[str, Any],
     """One table row from a worker's result (``status`` ok, unavailable or error)."""
     row: dict[str, Any] = {
         "engine": engine.key, "engine_label": engine.label, "precision": engine.precision,
+        "runtime": engine.runtime, "backend": engine.backend,
+        "graph_precision": engine.graph_precision, "hint": engine.hint,
+        "performance": engine.performance,
         "task_set": task_set.name, "tasks": list(task_set.tasks), "mode": task_set.mode,
         "runs_what": task_set.describe(engine.runtime), "gflops": gflops,
         **result,
@@ -67,8 +70,9 @@ def _task_set_table(rows: list[dict], baseline: str | None) -> list[str]:
         pct = (f"{r['pct_of_peak']:.0f} % ({r['peak_kind']})" if r.get("pct_of_peak")
                else "–")
         ratio = f"{base / r['median_ms']:.2f}×" if base else "–"
+        gate = " (INT8 gate FAILED, see below)" if r.get("failed_gate") else ""
         lines.append(
-            f"| {r['engine_label']} | {r['precision']} | {_fmt(r['median_ms'])} "
+            f"| {r['engine_label']} | {r['precision']}{gate} | {_fmt(r['median_ms'])} "
             f"| {_fmt(r['p90_ms'])} | {_fmt(r['throughput_ips'], 2)} "
             f"| {_fmt(r['rss_peak_mb'], 0)} | {_fmt(r['gflops'])} "
             f"| {_fmt(r['gflops_per_s'])} | {pct} | {ratio} |")
@@ -125,9 +129,21 @@ def markdown(results: dict[str, Any]) -> str:
                 "speed-up = separate / backbone once (> 1: sharing the backbone is faster).",
                 "", *sharing, ""]
     out += ["### What each row runs", ""]
-    legend = {(r["task_set"], r["engine"] == "session"): r["runs_what"] for r in rows}
+    legend = {(r["task_set"], r.get("runtime") == "session"): r["runs_what"] for r in rows}
     for (name, session), what in legend.items():
         out.append(f"- {name}{' (Session)' if session else ''}: {what}")
+    verdict = _session_lines(rows)
+    if verdict:
+        out += ["", "### The Session against the engines it wraps", "",
+                "Per task set: the fastest Session row at latency settings (one image per "
+                "call, the whole `Session.run` call), PyTorch eager, the fastest raw-graph "
+                "row (backbone and head graphs called directly, no preprocessing or "
+                "decoding), and peak RSS against the raw OpenVINO row of the same graph "
+                "precision and hint.", "",
+                "| task set | fastest Session | ms | × PyTorch eager | fastest raw graphs | ms "
+                "| Session / raw speed | Session RSS MB | raw OpenVINO RSS MB (same precision) "
+                "| decode % |",
+                "|---|---|---:|---:|---|---:|---:|---:|---:|---:|", *verdict]
     split = _stage_lines(rows)
     if split:
         out += ["", "### Where the Session's time goes", "",
@@ -142,12 +158,51 @@ def markdown(results: dict[str, Any]) -> str:
                 "performance=\"throughput\" (OpenVINO's THROUGHPUT hint; as many requests in "
                 "flight as streams): their ms are per image, amortized (1000 / img/s), "
                 "not one image's latency."]
+    gates = dict.fromkeys(r["failed_gate"].split("; ")[0] for r in rows if r.get("failed_gate"))
+    if gates:
+        out += ["", "INT8 gate FAILED on the rows marked so (random weights; the bundle was "
+                "timed anyway and records the failure, which a Session refuses unless told "
+                "accept_failed_gate): " + " | ".join(gates)]
     precisions = {f"{r['engine_label']} {r['precision']}": r["exec_precision"]
                   for r in rows if r.get("exec_precision") and r["engine"].startswith("ov")}
     if precisions:
         out += ["", "OpenVINO's reported inference precision: "
                 + "; ".join(f"{k}: {v}" for k, v in precisions.items()) + "."]
     return "\n".join(out) + "\n"
+
+
+def _session_lines(rows: list[dict]) -> list[str]:
+    """One line per task set with a Session row: see :func:`markdown`'s section."""
+    ok = [r for r in rows if r.get("status") == "ok"]
+    lines = []
+    for name in dict.fromkeys(r["task_set"] for r in ok):
+        group = [r for r in ok if r["task_set"] == name]
+        sessions = [r for r in group if r.get("runtime") == "session"
+                    and r.get("images_per_step", 1) == 1]
+        raw = [r for r in group if r.get("runtime") == "graphs"]
+        torch = next((r for r in group if r.get("runtime") == "torch"), None)
+        if not sessions:
+            continue
+        best = min(sessions, key=lambda r: r["median_ms"])
+        fastest = min(raw, key=lambda r: r["median_ms"]) if raw else None
+        twin = next((r for r in raw if r.get("backend") == best.get("backend")
+                     and r.get("graph_precision") == best.get("graph_precision")
+                     and r.get("hint") == best.get("hint")), None)
+        decode = (best.get("stage_ms") or {}).get("decode")
+        lines.append(
+            f"| {name} | {best['precision']} | {_fmt(best['median_ms'])} "
+            f"| {_ratio(torch, best)} "
+            f"| {fastest['engine_label'] + ' ' + fastest['precision'] if fastest else '–'} "
+            f"| {_fmt(fastest['median_ms']) if fastest else '–'} | {_ratio(fastest, best)} "
+            f"| {_fmt(best.get('rss_peak_mb'), 0)} "
+            f"| {_fmt(twin.get('rss_peak_mb'), 0) if twin else '–'} "
+            f"| {_fmt(100.0 * decode / best['median_ms']) + ' %' if decode is not None else '–'} |")
+    return lines
+
+
+def _ratio(slower: dict | None, faster: dict) -> str:
+    """``slower``'s median over ``faster``'s, as ``1.23×`` (– when there is none)."""
+    return f"{slower['median_ms'] / faster['median_ms']:.2f}×" if slower else "–"
 
 
 def _stage_lines(rows: list[dict]) -> list[str]:

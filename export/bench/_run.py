@@ -150,7 +150,8 @@ def _measure(e: Engine, task_set: TaskSet, prepared, options: BenchOptions,
     spec = {"engine": e.to_dict(), "task_set": task_set.to_dict(), "size": options.size,
             "threads": options.threads, "runs": options.runs, "warmup": options.warmup,
             "inputs": str(prepared.inputs), "checkpoint": str(prepared.checkpoint),
-            "graphs": prepared.graphs.get(loaded, {}), "bundles": prepared.bundles}
+            "graphs": prepared.graphs.get(loaded, {}),
+            "bundles": prepared.bundles.get(loaded, {})}
     spec_path = work / "specs" / f"{e.key}__{task_set.mode}__{'+'.join(task_set.tasks)}.json"
     spec_path.parent.mkdir(parents=True, exist_ok=True)
     spec_path.write_text(json.dumps(spec, indent=1))

@@ -10,6 +10,9 @@ import onnx
 
 from argus_edge._errors import InvalidArgumentError
 
+#: ONNX domains of the standard operator set; any other domain is a custom node.
+STANDARD_DOMAINS = frozenset({"", "ai.onnx"})
+
 #: Operations whose inputs are quantized: the ones that do the arithmetic.
 COMPUTE_OPS: tuple[str, ...] = ("Conv", "ConvTranspose", "MatMul", "Gemm")
 
@@ -52,6 +55,13 @@ def load_model(model: str | Path | onnx.ModelProto) -> onnx.ModelProto:
             node.name = name
             taken.add(name)
     return proto
+
+
+def custom_ops(model: onnx.ModelProto) -> tuple[str, ...]:
+    """The custom nodes of ``model`` as sorted ``"domain::op_type"`` (e.g.
+    ``ai.argus::ScaledDeformAttn``); empty for a standard-op graph."""
+    return tuple(sorted({f"{n.domain}::{n.op_type}" for n in model.graph.node
+                         if n.domain not in STANDARD_DOMAINS}))
 
 
 class GraphIndex:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -11,6 +11,8 @@ import numpy as np
 import onnx
 
 from argus_edge._errors import BackendUnavailableError
+
+from ._graph import load_model
 
 
 class Runner(Protocol):
@@ -55,14 +57,18 @@ class OvRunner:
         precision: ``INFERENCE_PRECISION_HINT``; ``f32`` by default because OpenVINO
             would otherwise run the float parts in bf16 on CPUs that have it, which
             would be counted as quantization error.
+        extensions: OpenVINO extension libraries the graph's custom nodes need (libargus's
+            for ``ai.argus`` nodes).
     """
 
-    def __init__(self, model: Any, precision: str = "f32") -> None:
+    def __init__(self, model: Any, precision: str = "f32", extensions: Sequence[str] = ()) -> None:
         try:
             import openvino as ov
         except ImportError as exc:  # pragma: no cover - openvino is an export dependency
             raise BackendUnavailableError(f"openvino is not installed: {exc}") from exc
         core = ov.Core()
+        for extension in extensions:
+            core.add_extension(str(extension))
         source = core.read_model(str(model)) if isinstance(model, (str, Path)) else model
         self._compiled = core.compile_model(source, "CPU", {"INFERENCE_PRECISION_HINT": precision})
         self.input_names = [p.get_any_name() for p in self._compiled.inputs]
@@ -72,6 +78,20 @@ class OvRunner:
         """Runs the graph on the inputs it takes (extra feed entries are ignored)."""
         result = self._compiled({k: feed[k] for k in self.input_names})
         return {name: np.asarray(result[i]) for i, name in enumerate(self.output_names)}
+
+
+def fp32_runner(model: str | Path | onnx.ModelProto) -> Runner:
+    """The FP32 reference runner of an ONNX graph: ONNX Runtime for a standard-op graph;
+    OpenVINO in f32 with libargus's extension for a graph with custom nodes (ONNX Runtime
+    has no kernel for ``ai.argus::ScaledDeformAttn``; the extension runs the fused one).
+    """
+    from .openvino_ptq import openvino_extensions, to_openvino
+
+    proto = model if isinstance(model, onnx.ModelProto) else load_model(model)
+    extensions = openvino_extensions(proto)
+    if not extensions:
+        return OrtRunner(model)
+    return OvRunner(to_openvino(proto), "f32", extensions)
 
 
 @dataclass

@@ -10,7 +10,7 @@ import onnx
 
 from argus_edge._errors import InvalidArgumentError
 
-from ._runners import OrtRunner
+from ._runners import Runner, fp32_runner
 from .calibration import CalibrationImage, LazyFeeds, graph_feeds
 
 __all__ = ["feeds_for_graphs", "graph_signature"]
@@ -42,8 +42,9 @@ def feeds_for_graphs(
     """One feed per image for every graph of a set.
 
     Image graphs get the preprocessed image (``images``) and its 14/16 rescale
-    (``vit_images``); head graphs get the outputs of the FP32 image graph (ONNX Runtime)
-    on the same image, computed lazily.
+    (``vit_images``); head graphs get the outputs of the FP32 image graph (ONNX Runtime;
+    OpenVINO f32 for a graph with custom nodes, see :func:`._runners.fp32_runner`) on the
+    same image, computed lazily.
 
     Args:
         graphs: ``{graph name: FP32 ONNX path}``.
@@ -61,11 +62,11 @@ def feeds_for_graphs(
     """
     signatures = {g: graph_signature(p) for g, p in graphs.items()}
     shapes = {g: _with_size(g, inputs, input_size) for g, (inputs, _) in signatures.items()}
-    sessions: dict[str, OrtRunner] = {}
+    sessions: dict[str, Runner] = {}
 
     def run_fp32(graph: str, feed):
         if graph not in sessions:
-            sessions[graph] = OrtRunner(graphs[graph])
+            sessions[graph] = fp32_runner(graphs[graph])
         return sessions[graph].run(feed)
 
     return graph_feeds(shapes, images, run_fp32, {g: outs for g, (_, outs) in signatures.items()},

@@ -33,7 +33,13 @@ from ._graph import GraphIndex
 from ._runners import OrtRunner, OvRunner, Runner
 from .calibration import Feeds
 from .onnxruntime_ptq import S8S8_SYMMETRIC, U8S8, QdqFlavour, quantize_onnxruntime
-from .openvino_ptq import map_to_openvino, quantize_openvino, save_ir, to_openvino
+from .openvino_ptq import (
+    map_to_openvino,
+    openvino_extensions,
+    quantize_openvino,
+    save_ir,
+    to_openvino,
+)
 from .sensitive import SensitivePolicy
 
 __all__ = ["Int8Backend", "Int8Job", "NncfBackend", "QdqBackend", "all_backends",
@@ -77,6 +83,9 @@ class Int8Backend(Protocol):
         qdq: the QDQ flavour its artifacts are written in (None: not a QDQ graph).
         default: quantized when no backend is asked for.
         packages: the Python packages the quantizer and its evaluation use.
+        custom_ops: whether it quantizes graphs with ``ai.argus`` custom nodes (around
+            them: the fused kernels stay float, their inputs and every standard layer
+            are quantized) and its INT8 graphs keep the nodes.
     """
 
     name: str
@@ -85,6 +94,7 @@ class Int8Backend(Protocol):
     qdq: QdqFlavour | None
     default: bool
     packages: tuple[str, ...]
+    custom_ops: bool
 
     def quantize(self, job: Int8Job) -> tuple[Runner, Path]:
         """Writes the INT8 artifact into ``job.out_dir``; returns (a runner of it, its path)."""
@@ -120,6 +130,7 @@ class QdqBackend:
     default: bool = True
     precision: str = "int8"
     packages: tuple[str, ...] = ("onnxruntime",)
+    custom_ops: bool = False  # ONNX Runtime has no ai.argus kernels; TensorRT, no plugin
 
     def quantize(self, job: Int8Job) -> tuple[Runner, Path]:
         path = quantize_onnxruntime(job.model, job.out_dir / f"{job.graph}.onnx", job.feeds,
@@ -147,6 +158,11 @@ class NncfBackend:
     """An OpenVINO IR quantized by NNCF (:func:`~.openvino_ptq.quantize_openvino`),
     evaluated on OpenVINO CPU at the job's precision hint.
 
+    A graph with ``ai.argus`` custom nodes (the fused deformable attention) converts and
+    runs through libargus's OpenVINO extension: NNCF collects its statistics with the
+    fused kernel running and puts FakeQuantize on the standard layers around the nodes,
+    so the INT8 IR keeps the fused kernel (``docs/quantization.md``).
+
     Attributes: see :class:`Int8Backend`.
     """
 
@@ -156,12 +172,13 @@ class NncfBackend:
     precision: str = "int8"
     qdq: QdqFlavour | None = None
     packages: tuple[str, ...] = ("openvino", "nncf")
+    custom_ops: bool = True  # NNCF quantizes around nodes libargus's extension provides
 
     def quantize(self, job: Int8Job) -> tuple[Runner, Path]:
         quantized = quantize_openvino(job.model, job.feeds, ignored=list(job.keep_float),
                                       policy=job.policy)
         path = save_ir(quantized, job.out_dir / f"{job.graph}.xml")
-        return OvRunner(quantized, job.precision_hint), path
+        return OvRunner(quantized, job.precision_hint, openvino_extensions(job.model)), path
 
     def unmappable(self, models: Mapping[str, onnx.ModelProto]) -> dict[str, set[str]]:
         missing = {}

@@ -35,12 +35,17 @@ from typing import Any
 import onnx
 
 from argus_edge._errors import BackendUnavailableError, InvalidArgumentError
+from argus_edge._extensions import openvino_extension_path
 
-from ._graph import load_model
+from ._graph import custom_ops, load_model
 from .calibration import Feeds
 from .sensitive import SensitivePolicy, default_float_nodes
 
-__all__ = ["OPENVINO_TYPES", "map_to_openvino", "quantize_openvino", "save_ir", "to_openvino"]
+__all__ = ["OPENVINO_TYPES", "map_to_openvino", "openvino_extensions", "quantize_openvino",
+           "save_ir", "to_openvino"]
+
+#: the domain of libargus's custom nodes (``export/deform_op.py``'s ``DOMAIN``)
+ARGUS_DOMAIN = "ai.argus"
 
 #: ONNX op type → the OpenVINO op types it becomes (for float-kept op types).
 OPENVINO_TYPES: dict[str, tuple[str, ...]] = {
@@ -61,24 +66,52 @@ def _ov():
     return ov
 
 
+def openvino_extensions(model: onnx.ModelProto) -> list[str]:
+    """The OpenVINO extension libraries ``model``'s custom nodes need: libargus's for
+    ``ai.argus`` nodes (the fused kernels), none for a standard-op graph.
+
+    Raises:
+        BackendUnavailableError: the graph has custom nodes and libargus's OpenVINO
+            extension is not built (the message says how to build it), or a custom node
+            is not an ``ai.argus`` one.
+    """
+    ops = custom_ops(model)
+    if not ops:
+        return []
+    foreign = [op for op in ops if not op.startswith(f"{ARGUS_DOMAIN}::")]
+    if foreign:
+        raise BackendUnavailableError(f"no OpenVINO extension implements {foreign}")
+    return [str(openvino_extension_path())]
+
+
 def to_openvino(model: Any) -> Any:
     """An ``openvino.Model`` from an ONNX path, an ONNX ``ModelProto`` or an IR path.
 
-    An ``openvino.Model`` is returned as is.
+    An ``openvino.Model`` is returned as is. ONNX graphs with ``ai.argus`` custom nodes
+    convert through libargus's OpenVINO extension (:func:`openvino_extensions`), as the
+    exporter's IR writer does; an IR with them needs the extension loaded to be read.
     """
     ov = _ov()
     if isinstance(model, ov.Model):
         return model
+    if isinstance(model, (str, Path)) and Path(model).suffix != ".xml":
+        model = load_model(model)  # raises InvalidArgumentError for a missing file
     if isinstance(model, onnx.ModelProto):
+        extension = openvino_extensions(model)
         with tempfile.TemporaryDirectory(prefix="argus_ov_") as tmp:
             path = Path(tmp) / "model.onnx"
             big = model.ByteSize() > 1_800_000_000  # protobuf's 2 GiB limit, with margin
             onnx.save(model, str(path), save_as_external_data=big, location="model.onnx.data")
-            return ov.convert_model(str(path), share_weights=False)
+            return ov.convert_model(str(path), share_weights=False, extension=extension or None)
     path = Path(model)
     if not path.is_file():
         raise InvalidArgumentError(f"model {str(path)!r} does not exist")
-    return ov.Core().read_model(str(path)) if path.suffix == ".xml" else ov.convert_model(str(path))
+    core = ov.Core()
+    try:
+        core.add_extension(str(openvino_extension_path()))  # harmless for a standard-op IR
+    except BackendUnavailableError:
+        pass  # an IR with custom nodes then fails to read, saying which op is unknown
+    return core.read_model(str(path))
 
 
 def map_to_openvino(ov_model: Any, names: Iterable[str]) -> tuple[dict[str, list[str]], list[str]]:
@@ -132,6 +165,8 @@ def quantize_openvino(
     subset_size: int = 300,
     fast_bias_correction: bool = True,
     per_channel_activations: bool = False,
+    smooth_quant: bool | float = True,
+    per_channel_weights: bool = True,
 ) -> Any:
     """Quantizes a model to INT8 with NNCF (``model_type=TRANSFORMER``).
 
@@ -152,23 +187,45 @@ def quantize_openvino(
             its CPU configuration allows them (depthwise convolutions). Off by default:
             on token tensors NNCF makes them per token, which the CPU plugin can
             mis-execute (see the module docstring); for experiments only.
+        smooth_quant: SmoothQuant on the MatMuls' activation → weight scales before
+            quantizing: ``True`` with NNCF's transformer alpha (0.95), a float in [0, 1]
+            for that alpha, ``False`` off. On by default: it holds the ViT's outlier
+            channels (docs/quantization.md, "Outlier channels"); Convolutions are never
+            smoothed (NNCF's default).
+        per_channel_weights: int8 weight scales per output channel (default) or one per
+            tensor (``False``: for experiments only).
 
     Returns:
-        The quantized ``openvino.Model`` (save it with :func:`save_ir`).
+        The quantized ``openvino.Model`` (save it with :func:`save_ir`). NNCF records its
+        parameters, SmoothQuant's alphas included, in the model's ``rt_info``
+        (``nncf/quantization``), which the IR keeps.
 
     Raises:
-        InvalidArgumentError: empty calibration set or unknown preset.
+        InvalidArgumentError: empty calibration set, unknown preset or an alpha outside
+            [0, 1].
         BackendUnavailableError: NNCF or OpenVINO is not installed.
     """
     try:
         import nncf
-        from nncf.quantization.advanced_parameters import QuantizationParameters
+        from nncf.quantization.advanced_parameters import (
+            AdvancedSmoothQuantParameters,
+            QuantizationParameters,
+        )
     except ImportError as exc:  # pragma: no cover - nncf is an export dependency
         raise BackendUnavailableError(f"OpenVINO quantization needs nncf: {exc}") from exc
     if len(calibration_inputs) == 0:
         raise InvalidArgumentError("the calibration set is empty")
     if preset is not None and preset not in _PRESETS:
         raise InvalidArgumentError(f"preset must be one of {_PRESETS} or None, got {preset!r}")
+    if smooth_quant is True:
+        alphas = AdvancedSmoothQuantParameters()  # NNCF's: MatMul 0.95, Convolution off
+    elif smooth_quant is False:
+        alphas = AdvancedSmoothQuantParameters(convolution=-1, matmul=-1)
+    elif 0.0 <= float(smooth_quant) <= 1.0:
+        alphas = AdvancedSmoothQuantParameters(matmul=float(smooth_quant))
+    else:
+        raise InvalidArgumentError(f"smooth_quant must be a bool or an alpha in [0, 1], "
+                                   f"got {smooth_quant!r}")
     ov_model, names, types = _float_plan(onnx_or_ov_model, ignored, policy)
     input_names = [p.get_any_name() for p in ov_model.inputs]
     dataset = nncf.Dataset(calibration_inputs, lambda feed: {k: feed[k] for k in input_names})
@@ -184,7 +241,9 @@ def quantize_openvino(
         ignored_scope=nncf.IgnoredScope(names=names, types=sorted(set(types) | set(ignored_types)),
                                         validate=False),
         advanced_parameters=nncf.AdvancedQuantizationParameters(
-            activations_quantization_params=activations),
+            activations_quantization_params=activations, smooth_quant_alphas=alphas,
+            weights_quantization_params=(None if per_channel_weights
+                                         else QuantizationParameters(per_channel=False))),
     )
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from argus_edge._errors import InvalidArgumentError
 
 from . import int8_backends
-from ._graph import GraphIndex, load_model
-from ._runners import GraphSetRunner, OrtRunner, collect_outputs
+from ._graph import GraphIndex, custom_ops, load_model
+from ._runners import GraphSetRunner, collect_outputs, fp32_runner
 from .calibration import Feeds
 from .gate import Gate, check_gate, layers_to_restore
 from .int8_backends import Int8Backend, Int8Job
@@ -37,9 +37,9 @@ _IMAGE_INPUTS = {"images", "vit_images"}
 class _Context:
     """What every backend's gate loop shares (graphs, feeds, references, rankings)."""
 
-    def __init__(self, graphs, calibration, validation, policy, work: Path, out: Path,
+    def __init__(self, models, calibration, validation, policy, work: Path, out: Path,
                  evaluate, directions, precision_hint: str) -> None:
-        self.models = {g: load_model(p) for g, p in graphs.items()}
+        self.models = models
         self.calibration, self.validation = calibration, validation
         self.policy, self.work, self.out = policy, work, out
         self.evaluate, self.directions = evaluate, directions
@@ -47,7 +47,8 @@ class _Context:
         self.defaults = {g: default_float_nodes(m, policy) for g, m in self.models.items()}
         self.op_types = {g: {n.name: n.op_type for n in m.graph.node}
                          for g, m in self.models.items()}
-        self.reference = {g: collect_outputs(OrtRunner(m), validation[g])
+        self.custom = {g: ops for g, m in self.models.items() if (ops := custom_ops(m))}
+        self.reference = {g: collect_outputs(fp32_runner(m), validation[g])
                           for g, m in self.models.items()}
         self.rankings: dict[str, list[LayerSensitivity]] = {}
         self.fp32_metrics = None
@@ -97,19 +98,22 @@ def quantize_graphs(
         The result (``result.passed``: every backend passed).
 
     Raises:
-        InvalidArgumentError: unknown backend, no graphs, or feeds missing for a graph.
+        InvalidArgumentError: unknown backend, no graphs, feeds missing for a graph, or
+            graphs with custom nodes for a backend that cannot quantize them.
     """
     validation = validation_inputs or calibration_inputs
     chosen = _check_arguments(graphs, calibration_inputs, validation, backends)
+    models = {g: load_model(p) for g, p in graphs.items()}
+    _check_custom_ops(models, chosen)
     with tempfile.TemporaryDirectory(prefix="argus_quantize_") as tmp:  # folders made on write
-        ctx = _Context(graphs, calibration_inputs, validation, policy or SensitivePolicy(),
+        ctx = _Context(models, calibration_inputs, validation, policy or SensitivePolicy(),
                        Path(tmp), Path(out_dir), evaluate, metric_directions, openvino_precision)
         # The ranking only picks the layers a failed round restores: none without rounds.
         plots = (_rank_layers(ctx, _ranking_flavour(chosen), sensitivity_samples, progress)
                  if gate.max_rounds > 0 else {})
         if evaluate is not None:
             ctx.fp32_metrics = _metrics(evaluate(GraphSetRunner(
-                "fp32", "fp32", {g: OrtRunner(m) for g, m in ctx.models.items()})))
+                "fp32", "fp32", {g: fp32_runner(m) for g, m in ctx.models.items()})))
         results = {b.name: _gate_loop(ctx, b, gate, _task_graphs(ctx, task_graphs))
                    for b in chosen}
     result = QuantizationResult(
@@ -132,6 +136,19 @@ def _check_arguments(graphs, calibration, validation, backends) -> list[Int8Back
     return [int8_backends.get(b) for b in backends]
 
 
+def _check_custom_ops(models: Mapping[str, object], chosen: Sequence[Int8Backend]) -> None:
+    """Refuses INT8 backends that cannot quantize graphs with custom nodes."""
+    custom = sorted(g for g, m in models.items() if custom_ops(m))
+    refused = [b.name for b in chosen if not b.custom_ops]
+    if custom and refused:
+        ops = sorted({op for g in custom for op in custom_ops(models[g])})
+        able = [b.name for b in int8_backends.all_backends() if b.custom_ops]
+        raise InvalidArgumentError(
+            f"graphs {custom} have custom nodes {ops}, which the INT8 backends {refused} "
+            f"cannot quantize; use {able} for them, or quantize a standard-op export "
+            f"(deform='standard') for {refused}")
+
+
 def _ranking_flavour(chosen: Sequence[Int8Backend]) -> QdqFlavour:
     """The sensitivity ranking measures one backend's own QDQ flavour; several backends,
     or one that writes no QDQ graph, share ONNX Runtime's U8S8 ranking."""
@@ -148,6 +165,9 @@ def _rank_layers(ctx: _Context, flavour: QdqFlavour, samples: int,
                  progress: bool) -> dict[str, str]:
     plots = {}
     for graph, model in ctx.models.items():
+        if graph in ctx.custom:  # ONNX Runtime, which the ranking runs on, cannot run them
+            ctx.rankings[graph] = []
+            continue
         feeds = ctx.validation[graph][:max(1, samples)]
         ctx.rankings[graph] = layer_sensitivity(
             model, ctx.calibration[graph], feeds, graph=graph, flavour=flavour,
@@ -216,6 +236,10 @@ def _gate_loop(ctx: _Context, backend: Int8Backend, gate: Gate, tasks) -> Backen
     result.float_layers = _float_layers(ctx, restored)
     result.float_op_types = _float_op_types(ctx)
     result.notes += backend.notes(unmappable, ctx.precision_hint)
+    result.notes += [f"{g}: custom nodes {', '.join(ops)} run float inside their fused "
+                     f"kernels; the layers around them are quantized. No per-layer ranking "
+                     f"(ONNX Runtime cannot run the graph), so the gate restores none of its "
+                     f"layers" for g, ops in ctx.custom.items()]
     return result
 
 

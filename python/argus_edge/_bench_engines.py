@@ -30,9 +30,10 @@ class Engine:
             ``argus_edge.Session`` on ``backend``).
         backend: the backend registry's name (None for PyTorch).
         graph_precision: the precision of the graphs it runs: ``fp32`` (exported) or
-            ``int8`` (the backend's INT8 quantizer); None for PyTorch.
+            ``int8`` (the backend's INT8 quantizer; for the Session, an INT8 bundle made
+            by the quantization pipeline, gate included); None for PyTorch.
         hint: inference precision hint, for backends that take one (None: the device
-            default).
+            default); a Session gets it as ``precision="bf16"``.
         performance: ``throughput`` for a Session with several requests in flight (timed
             as images/s over a stream of frames); None: latency, one image at a time.
     """
@@ -46,9 +47,16 @@ class Engine:
     hint: str | None = None
     performance: str | None = None
 
+    @property
+    def session_precision(self) -> str | None:
+        """The ``precision`` a Session engine is opened with (None for other runtimes)."""
+        if self.runtime != "session":
+            return None
+        return "bf16" if self.hint == "bf16" else self.graph_precision
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict."""
-        return asdict(self)
+        return {**asdict(self), "session_precision": self.session_precision}
 
 
 ENGINES: tuple[Engine, ...] = (
@@ -59,9 +67,13 @@ ENGINES: tuple[Engine, ...] = (
     Engine("ov-bf16", "OpenVINO", "FP32 IR, bf16 compute", "graphs", "openvino", "fp32", "bf16"),
     Engine("ov-int8", "OpenVINO", "INT8 (NNCF)", "graphs", "openvino", "int8"),
     Engine("session", "argus-edge Session", "FP32 IR + fused deform", "session", "openvino",
-           "fp32"),
+           "fp32", "f32"),
+    Engine("session-bf16", "argus-edge Session", "FP32 IR, bf16 compute + fused deform",
+           "session", "openvino", "fp32", "bf16"),
+    Engine("session-int8", "argus-edge Session", "INT8 (NNCF) + fused deform", "session",
+           "openvino", "int8"),
     Engine("session-tput", "argus-edge Session, throughput", "FP32 IR + fused deform",
-           "session", "openvino", "fp32", performance="throughput"),
+           "session", "openvino", "fp32", "f32", performance="throughput"),
 )
 
 
