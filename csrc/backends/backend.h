@@ -5,8 +5,10 @@
 // with named float32 tensors (run). Tensors are NCHW float32, which is all the Argus
 // graphs take and give.
 //
-// Ownership: a Backend keeps what it needs of the blobs (it copies the model bytes it
-// compiles), so the Bundle may be closed after load_graph.
+// Ownership: a Backend may keep pointers into the bundle's blobs instead of copying them
+// (OpenVINO reads a graph's weights in place from the bundle's mapping: one copy of them
+// fewer), so the Bundle must outlive the Backend; the Session owns both and destroys the
+// Backend first.
 // Thread safety: load_graph is not thread-safe (call it before any run); run() may be
 // called from any number of threads at once (each call takes its own infer request).
 #pragma once

@@ -142,8 +142,11 @@ void OpenVinoBackend::load_graph(const Bundle& bundle, const std::string& graph,
   const ByteSpan bin = variant_blob(bundle, *variant, "bin", where);
   auto g = std::make_unique<CompiledGraph>();
   try {
-    ov::Tensor weights(ov::element::u8, ov::Shape{bin.size});
-    if (bin.size) std::memcpy(weights.data(), bin.data, bin.size);
+    // The weights are read in place from the bundle's mapping (64-byte aligned blobs):
+    // no copy of the .bin. The Session owns the bundle and destroys its backend first, so
+    // the mapping outlives every constant that points into it.
+    ov::Tensor weights(ov::element::u8, ov::Shape{bin.size},
+                       const_cast<uint8_t*>(bin.data));
     std::shared_ptr<ov::Model> model = impl_->core.read_model(
         std::string(reinterpret_cast<const char*>(xml.data), xml.size), weights);
     g->compiled = impl_->core.compile_model(model, impl_->options.device,
