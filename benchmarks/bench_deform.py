@@ -1,7 +1,7 @@
 """Fused ``ai.argus::ScaledDeformAttn`` (OpenVINO extension) vs the standard-op graph.
 
-Benchmarks, in OpenVINO on CPU with ``INFERENCE_PRECISION_HINT=f32``, the same model
-exported twice (``deform="standard"``: LayerNorm / MatMul / Softmax / GridSample ...;
+Benchmarks, in OpenVINO on CPU at one precision (``--precision``: ``f32``, ``bf16`` or
+``int8``, the Session's precisions), the same model exported twice (``deform="standard"``: LayerNorm / MatMul / Softmax / GridSample ...;
 ``deform="custom"``: one fused node per injector and extractor):
 
 - per interaction block: only the block's deformable attentions (the injector with token
@@ -14,9 +14,17 @@ argus_base shapes, random weights (deformable attention made non-trivial as in t
 tests), batch 1. All numbers of one run come from one process, interleaved per graph
 pair; ratios are standard / fused (> 1: the fused node is faster).
 
+``--precision int8`` quantizes both graphs of each pair with the project's NNCF quantizer
+(``quantize_openvino``, the fused graph through the extension, as ``export/quantize.py``
+does) on ``--calib`` random feeds of the real shapes, and runs them with OpenVINO's
+default float precision for the float parts, as the Session runs INT8 variants; the fused
+kernel itself computes in f32. The last column is then the cosine of the two graphs'
+outputs instead of max|diff|.
+
 Usage::
 
     python benchmarks/bench_deform.py [--size 448] [--runs 10] [--threads 2]
+        [--precision f32|bf16|int8] [--calib 4]
         [--extension PATH] [--profile] [--skip-backbone] [--workdir DIR --reuse]
 
 The extension is ``--extension``, else ``argus_edge._extensions.openvino_extension_path()``
@@ -85,8 +93,14 @@ def make_model(seed: int = 0) -> Argus:
     return model
 
 
-def block_inputs(size: int, dim: int) -> dict[str, np.ndarray]:
-    gen = torch.Generator().manual_seed(1)
+def image_inputs(model: Argus, size: int, seed: int) -> dict[str, np.ndarray]:
+    """Random backbone inputs (``images``, ``vit_images``)."""
+    images = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(seed))
+    return {"images": images.numpy(), "vit_images": model.vit_input(images).numpy()}
+
+
+def block_inputs(size: int, dim: int, seed: int = 1) -> dict[str, np.ndarray]:
+    gen = torch.Generator().manual_seed(seed)
     q, s_c = (size // 16) ** 2, sum((size // k) ** 2 for k in (8, 16, 32))
     # ViT tokens with DINOv2-like norms (token scaling matters), adapter tokens unit scale
     return {"x": (20 * torch.randn(1, q, dim, generator=gen)).numpy(),
@@ -110,12 +124,24 @@ def export_block(model: Argus, index: int, size: int, custom: bool, path: Path,
 
 
 # ----------------------------------------------------------------------------- timing
-def compile_model(core: ov.Core, path: Path, threads: int, profile: bool):
-    config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY",
-              "INFERENCE_NUM_THREADS": threads}
+def compile_model(core: ov.Core, model, threads: int, profile: bool, precision: str):
+    """Compiles an ONNX path or an ``ov.Model``; ``int8`` models keep the plugin's default
+    float precision, as the Session runs INT8 variants."""
+    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
+    if precision != "int8":
+        config["INFERENCE_PRECISION_HINT"] = precision
     if profile:
         config["PERF_COUNT"] = True
-    return core.compile_model(core.read_model(str(path)), "CPU", config)
+    source = core.read_model(str(model)) if isinstance(model, Path) else model
+    return core.compile_model(source, "CPU", config)
+
+
+def quantize(path: Path, feeds: list[dict[str, np.ndarray]]):
+    """``path`` quantized by the project's NNCF quantizer (custom nodes: through the
+    extension), as an ``ov.Model``."""
+    from argus_edge.export.quantization import quantize_openvino
+
+    return quantize_openvino(path, feeds, subset_size=len(feeds))
 
 
 def time_pair(compiled: dict, feeds: dict, runs: int, warmup: int) -> dict[str, list[float]]:
@@ -158,20 +184,30 @@ def find_extension(given: Path | None) -> Path:
         raise
 
 
-def check_same(compiled: dict, feeds: dict) -> float:
+def check_same(compiled: dict, feeds: dict, precision: str) -> str:
+    """max|diff| of the two graphs' outputs (f32), or their worst output cosine."""
     outs = [c(feeds) for c in compiled.values()]
     names = [port.get_any_name() for port in next(iter(compiled.values())).outputs]
-    return max(float(np.abs(outs[0][n] - outs[1][n]).max()) for n in names)
+    if precision == "f32":
+        return f"{max(float(np.abs(outs[0][n] - outs[1][n]).max()) for n in names):.2g}"
+    cos = [float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))) for a, b in
+           ((np.asarray(outs[0][n], np.float64).ravel(), np.asarray(outs[1][n], np.float64).ravel())
+            for n in names)]
+    return f"cos {min(cos):.4f}"
 
 
-def report(name: str, times: dict[str, list[float]], err: float) -> None:
+def report(name: str, times: dict[str, list[float]], err: str) -> None:
     std, fused = statistics.median(times["standard"]), statistics.median(times["fused"])
-    print(f"{name:<22} {std:10.2f} {fused:10.2f} {std / fused:8.2f}x   {err:.2g}", flush=True)
+    print(f"{name:<22} {std:10.2f} {fused:10.2f} {std / fused:8.2f}x   {err}", flush=True)
 
 
-def run_graphs(core, name, paths, feeds, args) -> None:
-    compiled = {k: compile_model(core, p, args.threads, args.profile) for k, p in paths.items()}
-    report(name, time_pair(compiled, feeds, args.runs, args.warmup), check_same(compiled, feeds))
+def run_graphs(core, name, paths, feeds, args, calib_feeds=None) -> None:
+    models = ({k: quantize(p, calib_feeds) for k, p in paths.items()}
+              if args.precision == "int8" else paths)
+    compiled = {k: compile_model(core, m, args.threads, args.profile, args.precision)
+                for k, m in models.items()}
+    report(name, time_pair(compiled, feeds, args.runs, args.warmup),
+           check_same(compiled, feeds, args.precision))
     if args.profile:
         for k, c in compiled.items():
             top = ", ".join(f"{t} {ms:.1f}" for t, ms in profile(c, feeds)[:8])
@@ -184,6 +220,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=2, help="INFERENCE_NUM_THREADS")
+    p.add_argument("--precision", choices=("f32", "bf16", "int8"), default="f32",
+                   help="f32 / bf16: INFERENCE_PRECISION_HINT; int8: both graphs quantized "
+                   "by NNCF (see the module docstring)")
+    p.add_argument("--calib", type=int, default=4, help="calibration feeds for --precision int8")
     p.add_argument("--extension", type=Path, default=None)
     p.add_argument("--blocks", type=int, nargs="*", default=[0, 1, 2, 3])
     p.add_argument("--skip-backbone", action="store_true")
@@ -202,26 +242,28 @@ def main(argv=None) -> int:
     model = make_model()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_deform_"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"argus_base {args.size}x{args.size}, batch 1, OpenVINO {ov.__version__} f32, "
+    print(f"argus_base {args.size}x{args.size}, batch 1, OpenVINO {ov.__version__} "
+          f"{args.precision}, "
           f"{args.threads} threads, {args.runs} runs (median ms); extension {extension}")
-    print(f"{'graph':<22} {'standard':>10} {'fused':>10} {'ratio':>9}   max|diff|", flush=True)
+    print(f"{'graph':<22} {'standard':>10} {'fused':>10} {'ratio':>9}   "
+          f"{'max|diff|' if args.precision == 'f32' else 'agreement'}", flush=True)
     feeds = block_inputs(args.size, model.cfg.vit.embed_dim)
+    calib = [block_inputs(args.size, model.cfg.vit.embed_dim, seed=10 + i)
+             for i in range(args.calib)]
     for i in args.blocks:
         paths = {k: work / f"block{i}_{k}_{args.size}.onnx" for k in ("standard", "fused")}
         for k, p in paths.items():
             if not (args.reuse and p.exists()):
                 export_block(model, i, args.size, k == "fused", p, feeds)
-        run_graphs(core, f"interaction block {i}", paths, feeds, args)
+        run_graphs(core, f"interaction block {i}", paths, feeds, args, calib)
     if not args.skip_backbone:
         paths = {k: work / f"backbone_{k}_{args.size}.onnx" for k in ("standard", "fused")}
         for k, p in paths.items():
             if not (args.reuse and p.exists()):
                 export_backbone(model, (args.size, args.size), p,
                                 deform="custom" if k == "fused" else "standard")
-        gen = torch.Generator().manual_seed(2)
-        images = torch.randn(1, 3, args.size, args.size, generator=gen)
-        feeds = {"images": images.numpy(), "vit_images": model.vit_input(images).numpy()}
-        run_graphs(core, "backbone", paths, feeds, args)
+        feeds, *calib = [image_inputs(model, args.size, seed) for seed in range(2, 3 + args.calib)]
+        run_graphs(core, "backbone", paths, feeds, args, calib)
     return 0
 
 
