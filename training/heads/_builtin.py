@@ -1,3 +1,3 @@
 """Imports every built-in head module so that each registers itself."""
 
-from . import classification, dense, depth, pose, upernet  # noqa: F401
+from . import classification, dense, depth, pose, sem_fpn, upernet  # noqa: F401

@@ -29,6 +29,9 @@ class TaskHead(nn.Module):
     """
 
     task: ClassVar[str] = ""
+    #: the decoder's name among its task's decoders (None: the task has one, unnamed);
+    #: set by :func:`~._registry.register_head` from the config's ``decoder`` field
+    decoder: ClassVar[str | None] = None
     #: the runtime decoder kind that turns this head's outputs into results
     decoder_kind: ClassVar[str] = ""
 

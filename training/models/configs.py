@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,11 +160,24 @@ class ArgusConfig:
         for key in ("input_size", "mean", "std"):
             if key in d:
                 d[key] = tuple(d[key])
-        heads_d = d.pop("heads", {})
-        if heads_d:
-            from ..heads import head_config_from_dict
-            d["heads"] = {task: head_config_from_dict(task, hd) for task, hd in heads_d.items()}
+        d["heads"] = head_configs(d.pop("heads", {}))
         return cls(vit=vit, adapter=adapter, **d)
+
+
+def head_configs(heads: Mapping[str, Any]) -> dict[str, Any]:
+    """Task key → head config, from config dataclasses or their dict form (a dict's
+    ``decoder`` entry picks among the task's decoders; none: the default one).
+
+    Raises:
+        KeyError: a task without a registered head.
+        ValueError: an unknown ``decoder`` in a dict.
+        TypeError: a dict with fields its config class does not have.
+    """
+    if not heads:
+        return {}
+    from ..heads import head_config_from_dict
+    return {task: head_config_from_dict(task, h) if isinstance(h, Mapping) else h
+            for task, h in heads.items()}
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:

@@ -1,4 +1,5 @@
-"""``sem`` runner: image + PNG label maps → UperNet; mIoU."""
+"""``sem`` runner: image + PNG label maps → the configured decoder (UperNet by default,
+``decoder: fpn`` for the light FPN head); mIoU."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from ..data import (
     SegmentationPNG,
 )
 from ..evaluation import SegmentationAccumulator
-from ..heads import SemHeadConfig
+from ..heads import head_config_from_dict
 from ._base import TaskRunner, resolve, stack_images
 
 
@@ -55,7 +56,8 @@ class SegmentationRunner(TaskRunner):
         overrides = dict(head_overrides)
         if names and "num_classes" not in overrides:
             overrides.update(num_classes=len(names), class_names=names)
-        return cls(train, val, batch_size, SemHeadConfig(**overrides), seed, rank, world)
+        return cls(train, val, batch_size, head_config_from_dict(cls.task, overrides), seed,
+                   rank, world)
 
     def collate(self, samples, device):
         seg = torch.stack([torch.as_tensor(s["semantic"]).long() for s in samples]).to(device)
