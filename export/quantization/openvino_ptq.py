@@ -1,8 +1,10 @@
 """INT8 post-training quantization for OpenVINO with NNCF.
 
 ``nncf.quantize(model_type=TRANSFORMER)`` on the OpenVINO model converted from the FP32
-ONNX graph: SmoothQuant, min-max statistics on the calibration feeds, fast bias
-correction, FakeQuantize on activations (per tensor, see below) and int8 weights.
+ONNX graph: SmoothQuant folded into the LayerNorm → MatMul pairs first
+(:mod:`.smoothing`; NNCF's own SmoothQuant off by default), min-max statistics on the
+calibration feeds, fast bias correction, FakeQuantize on activations (per tensor, see
+below) and int8 weights per output channel.
 
 Activations are quantized **per tensor**, never per channel. NNCF's CPU configuration
 allows per-channel activation quantizers on a depthwise convolution's input, and NNCF
@@ -40,6 +42,7 @@ from argus_edge._extensions import openvino_extension_path
 from ._graph import custom_ops, load_model
 from .calibration import Feeds
 from .sensitive import SensitivePolicy, default_float_nodes
+from .smoothing import smooth_layernorms
 
 __all__ = ["OPENVINO_TYPES", "map_to_openvino", "openvino_extensions", "quantize_openvino",
            "save_ir", "to_openvino"]
@@ -165,8 +168,9 @@ def quantize_openvino(
     subset_size: int = 300,
     fast_bias_correction: bool = True,
     per_channel_activations: bool = False,
-    smooth_quant: bool | float = True,
+    smooth_quant: bool | float = False,
     per_channel_weights: bool = True,
+    layernorm_smoothing: float | None = 0.5,
 ) -> Any:
     """Quantizes a model to INT8 with NNCF (``model_type=TRANSFORMER``).
 
@@ -187,13 +191,18 @@ def quantize_openvino(
             its CPU configuration allows them (depthwise convolutions). Off by default:
             on token tensors NNCF makes them per token, which the CPU plugin can
             mis-execute (see the module docstring); for experiments only.
-        smooth_quant: SmoothQuant on the MatMuls' activation → weight scales before
-            quantizing: ``True`` with NNCF's transformer alpha (0.95), a float in [0, 1]
-            for that alpha, ``False`` off. On by default: it holds the ViT's outlier
-            channels (docs/quantization.md, "Outlier channels"); Convolutions are never
-            smoothed (NNCF's default).
+        smooth_quant: NNCF's SmoothQuant on every MatMul: ``True`` with NNCF's transformer
+            alpha (0.95), a float in [0, 1] for that alpha, ``False`` (default) off.
+            Off because ``layernorm_smoothing`` does its job where the outliers are, and
+            on every MatMul it cost accuracy (argus_small's ViT, no outliers: cosine
+            0.998 → 0.976; docs/quantization.md, "Outlier channels").
         per_channel_weights: int8 weight scales per output channel (default) or one per
             tensor (``False``: for experiments only).
+        layernorm_smoothing: SmoothQuant folded into the LayerNorm → MatMul pairs of an
+            ONNX graph first, with this alpha (:func:`.smoothing.smooth_layernorms`):
+            exact, no extra op, no cap on the scales; ``None``: not folded. It holds the
+            ViT's outlier channels, which NNCF's SmoothQuant (scales capped at 100) does
+            not. The model's ``rt_info`` records it (``argus/layernorm_smoothing``).
 
     Returns:
         The quantized ``openvino.Model`` (save it with :func:`save_ir`). NNCF records its
@@ -226,13 +235,19 @@ def quantize_openvino(
     else:
         raise InvalidArgumentError(f"smooth_quant must be a bool or an alpha in [0, 1], "
                                    f"got {smooth_quant!r}")
+    folded = []
+    onnx_input = isinstance(onnx_or_ov_model, onnx.ModelProto) or (
+        isinstance(onnx_or_ov_model, (str, Path)) and Path(onnx_or_ov_model).suffix == ".onnx")
+    if layernorm_smoothing is not None and onnx_input:
+        onnx_or_ov_model, folded = smooth_layernorms(onnx_or_ov_model, calibration_inputs,
+                                                     alpha=layernorm_smoothing)
     ov_model, names, types = _float_plan(onnx_or_ov_model, ignored, policy)
     input_names = [p.get_any_name() for p in ov_model.inputs]
     dataset = nncf.Dataset(calibration_inputs, lambda feed: {k: feed[k] for k in input_names})
     # per_channel=None leaves it to NNCF's hardware config; False forces per tensor (see
     # the module docstring for the measurements behind this default).
     activations = QuantizationParameters(per_channel=None if per_channel_activations else False)
-    return nncf.quantize(
+    quantized = nncf.quantize(
         ov_model, dataset,
         preset=None if preset is None else getattr(nncf.QuantizationPreset, preset.upper()),
         model_type=nncf.ModelType.TRANSFORMER,
@@ -245,6 +260,10 @@ def quantize_openvino(
             weights_quantization_params=(None if per_channel_weights
                                          else QuantizationParameters(per_channel=False))),
     )
+    if folded:
+        quantized.set_rt_info(str(layernorm_smoothing), ["argus", "layernorm_smoothing", "alpha"])
+        quantized.set_rt_info(str(len(folded)), ["argus", "layernorm_smoothing", "layernorms"])
+    return quantized
 
 
 def save_ir(model: Any, xml_path: str | Path) -> Path:

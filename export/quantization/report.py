@@ -18,7 +18,8 @@ from argus_edge._jsonutil import json_safe
 from ._runners import GraphSetRunner, collect_outputs, error_stats
 from .calibration import Feeds
 from .gate import Gate
-from .results import MetricDrop, OutputComparison, QuantizationResult
+from .method import describe_artifacts
+from .results import BackendResult, MetricDrop, OutputComparison, QuantizationResult
 
 __all__ = [
     "LOWER_IS_BETTER",
@@ -105,6 +106,10 @@ def metric_drops(fp32: Mapping[str, Mapping[str, float]], int8: Mapping[str, Map
 def write_reports(result: QuantizationResult, out_dir: str | Path) -> tuple[Path, Path]:
     """Writes ``report.json`` and ``report.md`` into ``out_dir``.
 
+    Each backend's ``methods`` (how every graph is quantized: SmoothQuant, activation and
+    weight granularity, float layers) are read from its artifacts first when it has none
+    (:mod:`.method`), so the reports state what the shipped graphs are.
+
     Returns:
         The two paths (also stored in ``result.report_json`` / ``report_markdown``).
     """
@@ -112,6 +117,9 @@ def write_reports(result: QuantizationResult, out_dir: str | Path) -> tuple[Path
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / "report.json", out_dir / "report.md"
     result.report_json, result.report_markdown = str(json_path), str(md_path)
+    for backend in result.backends.values():
+        if not backend.methods:
+            backend.methods = describe_artifacts(backend.artifacts)
     text = json.dumps(json_safe(result.to_dict()), indent=2, allow_nan=False)
     json_path.write_text(text + "\n")
     md_path.write_text(markdown_report(result, out_dir))
@@ -139,11 +147,13 @@ def markdown_report(result: QuantizationResult, out_dir: Path) -> str:
     if result.validation_is_calibration:
         lines += ["Note: outputs were compared on the calibration feeds (no separate "
                   "validation set was given).", ""]
-    lines += _table(["backend", "status", "rounds", "worst cosine", "layers kept float",
+    lines += _table(["backend", "status", "rounds", "worst cosine", "SmoothQuant",
+                     "activations / weights", "layers kept float",
                      "of which restored by the gate"], [
         [b.backend, "passed" if b.passed else "FAILED", len(b.rounds),
-         min((o.cosine for o in b.outputs), default=None), len(b.float_layers),
-         sum(f.reason == "gate" for f in b.float_layers)] for b in result.backends.values()])
+         min((o.cosine for o in b.outputs), default=None), *_short_method(b),
+         len(b.float_layers), sum(f.reason == "gate" for f in b.float_layers)]
+        for b in result.backends.values()])
     for b in result.backends.values():
         lines += _backend_section(result, b)
     lines += ["## Sensitivity (ONNX Runtime QDQ, one layer quantized at a time)", ""]
@@ -159,6 +169,41 @@ def markdown_report(result: QuantizationResult, out_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def _short_method(b: BackendResult) -> tuple[str, str]:
+    """(SmoothQuant, "activations / weights" granularity) over a backend's graphs."""
+    if not b.methods:
+        return "not read", "not read"
+    sq = sorted({m.smoothing() for m in b.methods.values()})
+    acts = "per tensor" if not any(m.per_channel_activations for m in b.methods.values()) \
+        else "some per channel"
+    weights = "per channel" if all(m.per_channel_weights == m.weight_quantizers
+                                   for m in b.methods.values()) else "some per tensor"
+    return " / ".join(sq), f"{acts} / {weights}"
+
+
+def _method_section(b: BackendResult) -> list[str]:
+    """How each graph is quantized (read from the artifacts) and why layers stay float."""
+    lines = ["### Method", ""]
+    if not b.methods:
+        return lines + ["Not read: no INT8 artifact was readable.", ""]
+    lines += _table(["graph", "tool", "SmoothQuant", "activations", "weights",
+                     "compute layers quantized", "float"], [
+        [graph, m.tool, m.smoothing(),
+         f"{m.activation_quantizers} quantizers, {m.activation_type}, "
+         + ("per tensor" if not m.per_channel_activations
+            else f"{m.per_channel_activations} per channel/token"),
+         f"{m.weight_quantizers} int8, {m.per_channel_weights} per output channel",
+         f"{m.compute_layers - m.float_layers}/{m.compute_layers}", m.float_layers]
+        for graph, m in b.methods.items()])
+    policy = sum(f.reason == "default" for f in b.float_layers)
+    gate = sum(f.reason == "gate" for f in b.float_layers)
+    why = (f"Kept float on purpose: {policy} compute layers by the default float-kept rules "
+           f"and {gate} restored by the gate (\"Layers kept in float\" below says which and "
+           f"why); compute layers whose inputs are all float for another reason (a backend "
+           f"fusion, an input it does not quantize) are counted in \"float\" too.")
+    return [*lines, why, ""]
+
+
 def _verdict(d: MetricDrop) -> str:
     if d.drop is None:
         return "n/a (undefined in FP32)"
@@ -168,6 +213,7 @@ def _verdict(d: MetricDrop) -> str:
 def _backend_section(result: QuantizationResult, b) -> list[str]:
     lines = [f"## {b.backend}: {'passed' if b.passed else 'FAILED'}", ""]
     lines += [f"- {note}" for note in b.notes] + ([""] if b.notes else [])
+    lines += _method_section(b)
     lines += ["### Graph outputs, FP32 vs INT8", ""]
     lines += _table(["graph", "output", "cosine", "max abs", "mean abs", "gate"], [
         [o.graph, o.output, o.cosine, o.max_abs, o.mean_abs,

@@ -14,6 +14,7 @@ __all__ = [
     "FloatLayer",
     "MetricDrop",
     "OutputComparison",
+    "QuantizationMethod",
     "QuantizationResult",
     "RoundRecord",
 ]
@@ -74,6 +75,66 @@ class FloatLayer:
     round: int | None = None
 
 
+@dataclass(frozen=True)
+class QuantizationMethod:
+    """How one INT8 artifact is quantized, read back from the artifact (:mod:`.method`).
+
+    Attributes:
+        tool: the quantizer and its settings as the artifact records them (``NNCF 3.4.0
+            model_type=transformer preset=mixed``, ``ONNX Runtime QDQ``).
+        smooth_quant_alpha: SmoothQuant's MatMul alpha, ``None`` when it was off or the
+            tool has none.
+        smoothed_layers: compute layers whose input SmoothQuant rescaled.
+        layernorm_smoothing_alpha: alpha of the SmoothQuant folded into LayerNorms
+            (:mod:`.smoothing`), ``None`` when not folded.
+        smoothed_layernorms: LayerNorms it was folded into.
+        activation_quantizers: quantizers on activations (FakeQuantize / QuantizeLinear).
+        per_channel_activations: how many of them have more than one range (per channel
+            or per token); 0 means every activation is quantized per tensor.
+        activation_type: ``u8 asymmetric``, ``s8 symmetric``, ... (``mixed`` when they differ).
+        weight_quantizers: int8 weight tensors.
+        per_channel_weights: how many of them have one scale per output channel.
+        compute_layers: Conv / ConvTranspose / MatMul / Gemm layers of the graph.
+        float_layers: compute layers none of whose activation inputs is quantized.
+    """
+
+    tool: str
+    smooth_quant_alpha: float | None
+    smoothed_layers: int
+    activation_quantizers: int
+    per_channel_activations: int
+    activation_type: str
+    weight_quantizers: int
+    per_channel_weights: int
+    compute_layers: int
+    float_layers: int
+    layernorm_smoothing_alpha: float | None = None
+    smoothed_layernorms: int = 0
+
+    def smoothing(self) -> str:
+        """Which SmoothQuant was applied: folded into LayerNorms, NNCF's, both or none."""
+        parts = []
+        if self.layernorm_smoothing_alpha is not None and self.smoothed_layernorms:
+            parts.append(f"folded into {self.smoothed_layernorms} LayerNorms "
+                         f"(alpha {self.layernorm_smoothing_alpha:g})")
+        if self.smooth_quant_alpha is not None and self.smoothed_layers:
+            parts.append(f"NNCF's on {self.smoothed_layers} layers "
+                         f"(alpha {self.smooth_quant_alpha:g})")
+        return " + ".join(parts) or "off"
+
+    def summary(self) -> str:
+        """One line: SmoothQuant, activation and weight granularity, float layers."""
+        sq = f"SmoothQuant {self.smoothing()}"
+        acts = ("per tensor" if not self.per_channel_activations else
+                f"{self.per_channel_activations} of them per channel/token")
+        weights = ("per output channel" if self.per_channel_weights == self.weight_quantizers
+                   else f"{self.per_channel_weights} of {self.weight_quantizers} per channel")
+        return (f"{sq}; {self.activation_quantizers} activation quantizers ({self.activation_type}, "
+                f"{acts}); {self.weight_quantizers} int8 weights ({weights}); "
+                f"{self.compute_layers - self.float_layers}/{self.compute_layers} compute layers "
+                f"quantized, {self.float_layers} float")
+
+
 @dataclass
 class RoundRecord:
     """One quantize-and-check attempt of one backend (round 0 = the defaults only)."""
@@ -87,7 +148,11 @@ class RoundRecord:
 
 @dataclass
 class BackendResult:
-    """Everything about one backend's INT8 graphs (of the last round)."""
+    """Everything about one backend's INT8 graphs (of the last round).
+
+    ``methods`` is ``{graph: how its artifact is quantized}``, read from the artifacts
+    when the reports are written (:func:`~.report.write_reports`).
+    """
 
     backend: str
     passed: bool = False
@@ -99,6 +164,7 @@ class BackendResult:
     int8_metrics: dict[str, dict[str, float]] | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    methods: dict[str, QuantizationMethod] = field(default_factory=dict)
 
 
 @dataclass
