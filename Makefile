@@ -23,9 +23,18 @@ setup-train: venv
 	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet ".[train,export]"
 
+# The package is built in build/cpp, the C++ tests' build folder, with the tests and the C
+# example on, so that test-cpp finds libargus and the extension compiled (not a second
+# compile). A build folder that outlives the install must find its tools again: pip builds
+# without isolation, with pyproject.toml's [build-system] requires installed into $(VENV).
+BUILD_REQUIRES = $(shell $(BIN)/python -c "import sys; t = __import__('tomllib' \
+  if sys.version_info >= (3, 11) else 'pip._vendor.tomli', fromlist=['load']); \
+  print(' '.join(repr(r) for r in t.load(open('pyproject.toml', 'rb'))['build-system']['requires']))")
 setup-dev: venv
-	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet ".[train,export,dev]"
+	$(BIN)/pip install --quiet $(TORCH) $(BUILD_REQUIRES)
+	$(BIN)/pip install --quiet --no-build-isolation -C build-dir=build/cpp \
+	  -C cmake.define.ARGUS_BUILD_TESTS=ON -C cmake.define.ARGUS_BUILD_EXAMPLES=ON \
+	  ".[train,export,dev]"
 
 demo: setup-train
 	$(BIN)/argus-edge demo

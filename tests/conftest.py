@@ -68,21 +68,53 @@ def tiny_model():
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tiny_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny model saved as an Argus checkpoint (safetensors)."""
-    from argus_edge.training.checkpoint import save_checkpoint
+    """The tiny model saved as an Argus checkpoint (safetensors; the cached save's bytes,
+    see tests/_export_cache.py)."""
+    from _export_cache import save_tiny_checkpoint
 
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
-    save_checkpoint(tiny_model, path)
-    return path
+    return save_tiny_checkpoint(tiny_model, tmp_path_factory.mktemp("ckpt") / "tiny.safetensors")
 
 
 @pytest.fixture(scope="session")
 def tiny_bundle(tiny_checkpoint, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny checkpoint exported to a bundle: every head, ONNX FP32 + OpenVINO FP32."""
+    """The tiny checkpoint exported to a bundle: every head, ONNX FP32 + OpenVINO FP32.
+
+    Exported once while the exporter, the checkpoint and the packages are unchanged, then
+    copied (tests/_export_cache.py; ``ARGUS_TEST_CACHE=off`` exports every session).
+    """
     pytest.importorskip("onnxruntime")
     pytest.importorskip("openvino")
-    from argus_edge.export.bundle_export import ExportOptions, export_bundle
+    from _export_cache import cached_export
 
-    path = tmp_path_factory.mktemp("bundle") / "tiny.engine"
-    return export_bundle(tiny_checkpoint, path, ExportOptions(
-        variants=("onnx-fp32", "openvino-fp32")))
+    return cached_export(tiny_checkpoint, tmp_path_factory.mktemp("bundle") / "tiny.engine",
+                         tiny_bundle_options())
+
+
+def tiny_bundle_options():
+    """The export options of :func:`tiny_bundle` (also CTest's bundle, less its ONNX)."""
+    from argus_edge.export.bundle_export import ExportOptions
+
+    return ExportOptions(variants=("onnx-fp32", "openvino-fp32"))
+
+
+@pytest.fixture(scope="session")
+def tiny_custom_bundle(tiny_checkpoint, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny checkpoint's cls, det and sem with the deformable attention as the fused
+    ``ai.argus::ScaledDeformAttn`` node (deform="custom"): ONNX FP32, and OpenVINO FP32
+    where this install has the extension that converts the node; cached like
+    :func:`tiny_bundle`."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("openvino")
+    from _export_cache import cached_export
+    from argus_edge import BackendUnavailableError
+    from argus_edge._extensions import openvino_extension_path
+    from argus_edge.export.bundle_export import ExportOptions
+
+    try:
+        openvino_extension_path()
+        variants = ("onnx-fp32", "openvino-fp32")
+    except BackendUnavailableError:
+        variants = ("onnx-fp32",)
+    return cached_export(tiny_checkpoint, tmp_path_factory.mktemp("custom") / "custom.engine",
+                         ExportOptions(tasks=("cls", "det", "sem"), variants=variants,
+                                       deform="custom"))

@@ -42,7 +42,6 @@ from argus_edge.export import (  # noqa: E402
 from argus_edge.export.deform_op import scaled_deform_attn  # noqa: E402
 from argus_edge.training.models import Argus  # noqa: E402
 from argus_edge.training.models.adapter import Extractor, Injector, token_scale  # noqa: E402
-from argus_edge.training.models.layers import MSDeformAttn  # noqa: E402
 
 # torch.export's own deprecation notice, raised inside torch (not by this code)
 pytestmark = pytest.mark.filterwarnings("ignore:.*LeafSpec.*:FutureWarning")

@@ -4,6 +4,9 @@ toy.engine: the same bundle plus two tasks of decoder kinds no build has, which
 tests/cpp/test_decoder_registry.cpp registers at run time ("toy": kind "toy_logits" on
 the cls head; "counter": kind "toy_count", which needs "det").
 
+The bundle is pytest's tiny_bundle (the same model, exported once for both and for every
+build directory: tests/_export_cache.py) without its ONNX variants.
+
 Usage: python tests/cpp/test_capi_fixture.py OUT_DIR  (run from the repository root).
 """
 
@@ -18,25 +21,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for conft
 
 
 def main(out: Path) -> None:
-    from argus_edge.export.bundle_export import ExportOptions, export_bundle
-    from argus_edge.training.checkpoint import save_checkpoint
-    from conftest import make_tiny_model
+    from _export_cache import cached_export, save_tiny_checkpoint
+    from conftest import make_tiny_model, tiny_bundle_options
 
     out.mkdir(parents=True, exist_ok=True)
-    bundle = out / "tiny.engine"
-    if not bundle.exists():
-        checkpoint = out / "tiny.safetensors"
-        save_checkpoint(make_tiny_model(), checkpoint)
-        export_bundle(checkpoint, out / "tiny.tmp.engine",
-                      ExportOptions(variants=("openvino-fp32",)))
-        (out / "tiny.tmp.engine").replace(bundle)
-    toy = out / "toy.engine"
-    if not toy.exists():
-        write_toy_bundle(bundle, toy)
+    checkpoint = save_tiny_checkpoint(make_tiny_model(), out / "tiny.safetensors")
+    full = cached_export(checkpoint, out / "tiny.full.engine", tiny_bundle_options())
+    write_variant_bundle(full, out / "tiny.engine", "openvino-fp32")
+    full.unlink()
+    write_toy_bundle(out / "tiny.engine", out / "toy.engine")
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, size=(60, 80, 3), dtype=np.uint8)
     image[10:50, 20:45] = (230, 180, 140)
     (out / "image_80x60.rgb").write_bytes(image.tobytes())
+
+
+def write_variant_bundle(bundle: Path, out: Path, variant: str) -> None:
+    """``bundle`` with ``variant`` only: the other variants and their blobs dropped."""
+    import json
+
+    from argus_edge.bundle import read_bundle, write_bundle
+
+    with read_bundle(bundle) as b:
+        manifest = json.loads(json.dumps(b.manifest))
+        for graph in manifest["graphs"].values():
+            graph["variants"] = {variant: graph["variants"][variant]}
+        kept = {name for g in manifest["graphs"].values()
+                for name in g["variants"][variant]["blobs"].values()}
+        blobs = {name: bytes(b.blob(name)) for name in b.blob_names() if name in kept}
+        write_bundle(out.with_suffix(".tmp"), manifest, blobs,
+                     version=tuple(manifest["format_version"]))
+    out.with_suffix(".tmp").replace(out)
 
 
 def write_toy_bundle(bundle: Path, out: Path) -> None:
