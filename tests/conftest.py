@@ -118,3 +118,15 @@ def tiny_custom_bundle(tiny_checkpoint, tmp_path_factory: pytest.TempPathFactory
     return cached_export(tiny_checkpoint, tmp_path_factory.mktemp("custom") / "custom.engine",
                          ExportOptions(tasks=("cls", "det", "sem"), variants=variants,
                                        deform="custom"))
+
+
+@pytest.fixture(scope="session")
+def calib_images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of two scikit-image photos: calibration images for the INT8 tests."""
+    from PIL import Image
+    from skimage import data
+
+    folder = tmp_path_factory.mktemp("calib")
+    Image.fromarray(data.astronaut()).save(folder / "astronaut.png")
+    Image.fromarray(data.chelsea()).save(folder / "chelsea.png")
+    return folder

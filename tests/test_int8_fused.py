@@ -22,17 +22,6 @@ from argus_edge import Session, read_bundle  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def calib_images(tmp_path_factory) -> Path:
-    from PIL import Image
-    from skimage import data
-
-    folder = tmp_path_factory.mktemp("fused_calib")
-    Image.fromarray(data.astronaut()).save(folder / "astronaut.png")
-    Image.fromarray(data.chelsea()).save(folder / "chelsea.png")
-    return folder
-
-
-@pytest.fixture(scope="module")
 def custom_bundle(tiny_checkpoint, tmp_path_factory) -> Path:
     """The tiny model's sem task with the fused node, as ONNX (to quantize) and IR."""
     from argus_edge.export.bundle_export import ExportOptions, export_bundle

@@ -127,17 +127,6 @@ def _image():
 
 # ----------------------------------------------------------------------------- quantizer
 @pytest.fixture(scope="module")
-def calib_images(tmp_path_factory) -> Path:
-    from PIL import Image
-    from skimage import data
-
-    folder = tmp_path_factory.mktemp("gate_calib")
-    Image.fromarray(data.astronaut()).save(folder / "astronaut.png")
-    Image.fromarray(data.chelsea()).save(folder / "chelsea.png")
-    return folder
-
-
-@pytest.fixture(scope="module")
 def cls_bundle(tiny_bundle, tmp_path_factory) -> Path:
     """The tiny bundle with only its cls task and the graphs it uses (quantizes fast)."""
     def edit(m):
