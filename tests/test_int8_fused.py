@@ -10,6 +10,7 @@ clear error, and are left out of the default set for such graphs.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,9 @@ def test_int8_bundle_keeps_the_fused_node(int8_bundle, tmp_path):
         report = bytes(b.blob("quantization_report.json")).decode()
     assert 'type="ScaledDeformAttn"' in xml and 'type="FakeQuantize"' in xml
     assert "run float inside their fused kernels" in report
+    # the report reads the method back from the IR, custom node and all
+    methods = json.loads(report)["backends"]["openvino"]["methods"]
+    assert any(g.startswith("backbone") for g in methods)
 
 
 def test_session_runs_int8_with_the_fused_kernel(int8_bundle, custom_bundle):

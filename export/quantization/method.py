@@ -64,9 +64,9 @@ def describe_artifact(path: str | Path) -> QuantizationMethod:
     if not path.is_file():
         raise FileNotFoundError(str(path))
     if path.suffix == ".xml":
-        import openvino as ov
+        from .openvino_ptq import to_openvino  # reads IRs with custom nodes (extension)
 
-        return describe_openvino(ov.Core().read_model(str(path)))
+        return describe_openvino(to_openvino(path))
     return describe_qdq(load_model(path))
 
 
