@@ -153,7 +153,6 @@ def _run(args: argparse.Namespace, export_graphs: ExportGraphs | None,
     out = Path(args.out)
     with tempfile.TemporaryDirectory(prefix="argus_quantize_cli_") as work:
         graphs, fp32_bundle = _graphs(args, export_graphs, Path(work))
-        backends = backends or _default_backends(graphs)
         evaluate = None
         if args.val_config:
             if make_evaluator is not None:
@@ -173,7 +172,7 @@ def _run(args: argparse.Namespace, export_graphs: ExportGraphs | None,
             val = feeds_for_graphs(graphs, load_calibration_images(
                 args.val_dir, args.num_val, seed=args.seed, progress=not args.quiet), input_size=size)
         result = quantize_graphs(
-            graphs, calib, backends, gate, args.out, evaluate, validation_inputs=val,
+            graphs, calib, backends or None, gate, args.out, evaluate, validation_inputs=val,
             policy=SensitivePolicy(extra_patterns=tuple(args.keep_float)),
             sensitivity_samples=args.sensitivity_samples, progress=not args.quiet)
         bundles = {}
@@ -215,18 +214,6 @@ def _graphs(args: argparse.Namespace, export_graphs: ExportGraphs | None,
         Path(args.out).mkdir(parents=True, exist_ok=True)
         bundle = Path(args.out) / "fp32.engine"
     return fp32_graphs(Path(source), kind, work, bundle, sizes, deform=args.deform), bundle
-
-
-def _default_backends(graphs: Mapping[str, Path]) -> list[str]:
-    """The INT8 registry's default backends; for graphs with custom nodes (the fused
-    deformable attention), those of them that quantize such graphs."""
-    from argus_edge.export.quantization import int8_backends
-    from argus_edge.export.quantization._graph import custom_ops, load_model
-
-    chosen = [int8_backends.get(n) for n in int8_backends.default_names()]
-    if any(custom_ops(load_model(p)) for p in graphs.values()):
-        chosen = [b for b in chosen if b.custom_ops]
-    return [b.name for b in chosen]
 
 
 def _config_image_dirs(config: Path) -> list[Path]:

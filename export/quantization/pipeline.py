@@ -60,7 +60,7 @@ class _Context:
 def quantize_graphs(
     graphs: Mapping[str, str | Path],
     calibration_inputs: Mapping[str, Feeds],
-    backends: Sequence[str],
+    backends: Sequence[str] | None,
     gate: Gate,
     out_dir: str | Path,
     evaluate: Evaluate | None = None,
@@ -80,7 +80,9 @@ def quantize_graphs(
     Args:
         graphs: ``{graph name: FP32 ONNX path}`` (``backbone``, ``det``...).
         calibration_inputs: ``{graph name: feeds}`` to calibrate on.
-        backends: INT8 backend names (:func:`.int8_backends.names`).
+        backends: INT8 backend names (:func:`.int8_backends.names`); None: the default
+            ones (:func:`.int8_backends.default_names`), for graphs with custom nodes
+            those of them that quantize such graphs.
         gate: the accuracy requirements and the restore schedule.
         out_dir: output folder.
         evaluate: ``evaluate(runner) -> {task: {metric: value}}`` on the FP32 and each
@@ -102,9 +104,9 @@ def quantize_graphs(
             graphs with custom nodes for a backend that cannot quantize them.
     """
     validation = validation_inputs or calibration_inputs
-    chosen = _check_arguments(graphs, calibration_inputs, validation, backends)
+    _check_arguments(graphs, calibration_inputs, validation, backends)
     models = {g: load_model(p) for g, p in graphs.items()}
-    _check_custom_ops(models, chosen)
+    chosen = _choose_backends(models, backends)
     with tempfile.TemporaryDirectory(prefix="argus_quantize_") as tmp:  # folders made on write
         ctx = _Context(models, calibration_inputs, validation, policy or SensitivePolicy(),
                        Path(tmp), Path(out_dir), evaluate, metric_directions, openvino_precision)
@@ -124,21 +126,26 @@ def quantize_graphs(
     return result
 
 
-def _check_arguments(graphs, calibration, validation, backends) -> list[Int8Backend]:
+def _check_arguments(graphs, calibration, validation, backends) -> None:
     known = int8_backends.names()
-    if not backends or any(b not in known for b in backends):
+    if backends is not None and (not backends or any(b not in known for b in backends)):
         raise InvalidArgumentError(f"backends must be among {known}, got {list(backends)}")
     if not graphs:
         raise InvalidArgumentError("no graphs to quantize")
     for name, feeds in (("calibration", calibration), ("validation", validation)):
         if missing := [g for g in graphs if g not in feeds or len(feeds[g]) == 0]:
             raise InvalidArgumentError(f"no {name} feeds for graphs {missing}")
-    return [int8_backends.get(b) for b in backends]
 
 
-def _check_custom_ops(models: Mapping[str, object], chosen: Sequence[Int8Backend]) -> None:
-    """Refuses INT8 backends that cannot quantize graphs with custom nodes."""
+def _choose_backends(models: Mapping[str, object],
+                     backends: Sequence[str] | None) -> list[Int8Backend]:
+    """The INT8 backends to run: ``backends``, or the defaults that can quantize
+    ``models``. Refuses named backends that cannot quantize graphs with custom nodes."""
     custom = sorted(g for g, m in models.items() if custom_ops(m))
+    if backends is None:
+        defaults = [int8_backends.get(n) for n in int8_backends.default_names()]
+        return [b for b in defaults if b.custom_ops or not custom]
+    chosen = [int8_backends.get(b) for b in backends]
     refused = [b.name for b in chosen if not b.custom_ops]
     if custom and refused:
         ops = sorted({op for g in custom for op in custom_ops(models[g])})
@@ -147,6 +154,7 @@ def _check_custom_ops(models: Mapping[str, object], chosen: Sequence[Int8Backend
             f"graphs {custom} have custom nodes {ops}, which the INT8 backends {refused} "
             f"cannot quantize; use {able} for them, or quantize a standard-op export "
             f"(deform='standard') for {refused}")
+    return chosen
 
 
 def _ranking_flavour(chosen: Sequence[Int8Backend]) -> QdqFlavour:
