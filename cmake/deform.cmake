@@ -1,5 +1,6 @@
-# Sources, tests and Python registration of the "deform" area of libargus: the fused
-# ai.argus::ScaledDeformAttn kernel (csrc/ops/), its thread pool (csrc/core/parallel) and,
+# Sources, tests and Python registration of the "deform" area of libargus: the
+# ai.argus::MSDeformSample kernel and the fused ai.argus::ScaledDeformAttn (version 1)
+# kernel (csrc/ops/), its thread pool (csrc/core/parallel) and,
 # with ARGUS_WITH_OPENVINO, the OpenVINO extension library argus_openvino_ext.
 # Included by the top-level CMakeLists.txt after the argus target exists; register_*.cpp
 # files go into ARGUS_PYTHON_SOURCES (compiled into argus_edge._core).
@@ -12,6 +13,7 @@ target_link_libraries(argus PUBLIC Threads::Threads)
 target_sources(argus PRIVATE
   ${_argus_root}/csrc/core/parallel.cpp
   ${_deform_dir}/isa.cpp
+  ${_deform_dir}/ms_deform_sample.cpp
   ${_deform_dir}/scaled_deform_attn.cpp
   ${_deform_dir}/scaled_deform_attn_scalar.cpp
 )
@@ -48,8 +50,8 @@ if(ARGUS_BUILD_TESTS)
 endif()
 
 # ---- OpenVINO extension ----------------------------------------------------------------
-# libargus_openvino_ext.so: the ScaledDeformAttn op + the ONNX frontend mapping of
-# ai.argus::ScaledDeformAttn, loaded with core.add_extension(path). OpenVINO comes from the
+# libargus_openvino_ext.so: the MSDeformSample and ScaledDeformAttn ops + the ONNX frontend
+# mappings of the ai.argus nodes, loaded with core.add_extension(path). OpenVINO comes from the
 # openvino wheel (headers + CMake config inside it): OpenVINO_DIR, or else asked from the
 # Python interpreter (Python_EXECUTABLE, else the active virtualenv, else ./.venv, else
 # python3 on PATH). The wheel's libraries are named with its version: the extension runs
@@ -88,6 +90,7 @@ if(ARGUS_WITH_OPENVINO)
   find_package(TBB REQUIRED COMPONENTS tbb HINTS "${OpenVINO_DIR}")
   add_library(argus_openvino_ext SHARED
     ${_deform_dir}/openvino/extension.cpp
+    ${_deform_dir}/openvino/ms_deform_sample_op.cpp
     ${_deform_dir}/openvino/scaled_deform_attn_op.cpp
   )
   target_link_libraries(argus_openvino_ext PRIVATE

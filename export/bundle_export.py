@@ -31,7 +31,7 @@ from argus_edge.bundle import write_bundle
 
 from ..training.models import Argus
 from ._source import load_source
-from .graphs import GraphInfo, export_backbone, export_fused, export_head
+from .graphs import DEFORM_MODES, GraphInfo, export_backbone, export_fused, export_head
 from .variants import default_variants, variant_names, write_variant
 
 
@@ -44,9 +44,10 @@ class ExportOptions:
         input_size: (H, W) of the image tasks (default: the model's ``input_size``).
         variants: backend variants of every graph (see :func:`.variants.variant_names`;
             default :func:`.variants.default_variants`).
-        deform: ``standard`` (GridSample etc., runs everywhere) or ``custom`` (one
-            ``ai.argus::ScaledDeformAttn`` node per injector/extractor; needs the
-            runtime's extension).
+        deform: ``standard`` (GridSample etc., runs everywhere), ``custom`` (one
+            ``ai.argus::MSDeformSample`` node per injector/extractor attention; needs the
+            runtime's extension) or ``custom-v1`` (the legacy fused
+            ``ai.argus::ScaledDeformAttn``; see :data:`.graphs.DEFORM_MODES`).
         fused: also store one single graph image → every head (``fused_<H>x<W>``).
         task_sizes: per-task input size overrides (e.g. the sizes a training config
             evaluates at); pose defaults to its head's crop size.
@@ -146,8 +147,9 @@ def _check_options(model: Argus, options: ExportOptions) -> list[str]:
     if bad or not options.variants:
         raise InvalidArgumentError(f"unknown backend variant(s) {bad}; choose from "
                                    f"{variant_names()}")
-    if options.deform not in ("standard", "custom"):
-        raise InvalidArgumentError(f"deform must be 'standard' or 'custom', got {options.deform!r}")
+    if options.deform not in DEFORM_MODES:
+        raise InvalidArgumentError(f"deform must be one of {DEFORM_MODES}, got "
+                                   f"{options.deform!r}")
     for t in tasks:
         missing = [n["task"] for n in model.heads[t].runtime_entry().get("needs", ())
                    if n["task"] not in tasks]

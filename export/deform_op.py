@@ -1,26 +1,25 @@
-"""The adapter's scaled deformable cross-attention as one custom ONNX node.
+"""Export mode for the adapter's deformable attention, and the legacy fused node.
 
-``ai.argus::ScaledDeformAttn`` (version 1) replaces, per injector and per extractor,
-the ~40 standard ops of multi-scale deformable attention (LayerNorm, two projections,
-softmax, one ``GridSample`` per level, weighted sum, output projection, layer scale,
-residual, and for the injector Argus's token scaling) with one node a fused kernel
-implements. The contract is in ``docs/custom_ops.md``; this module holds its three
-implementations on the Python side:
+Graphs exported with ``deform="custom"`` hold one ``ai.argus::MSDeformSample`` node per
+injector and per extractor (``export/ms_deform_sample.py``): the gather-bound sampling
+core, with the projections, LayerNorms, residual and token scaling as standard ops around
+it. :func:`use_custom_deform` switches a model to it.
+
+``ai.argus::ScaledDeformAttn`` (version 1) is the node argus-edge 0.2 exported: the whole
+attention fused (token scaling, query LayerNorm, both query projections, sampling, output
+projection, layer scale, residual) in one node whose kernel ran its projections on
+libargus's own float32 GEMM, out of reach of bf16 and INT8. The runtime still runs bundles
+that hold it; ``use_custom_deform(model, node="fused")`` still exports it (for those
+bundles' tests and benchmarks). The contract of both is in ``docs/custom_ops.md``; for the
+fused node this module holds
 
 - :func:`scaled_deform_attn`: a ``torch.library`` custom op whose PyTorch reference reuses
-  the model's own math (``token_scale``, ``ms_deform_attn_core``), so a model switched with
-  :func:`use_custom_deform` computes exactly what the training model computes;
-- :data:`CUSTOM_TRANSLATION_TABLE`: the dynamo exporter's translation of that op into the
-  custom-domain node;
+  the model's own math (``token_scale``, ``ms_deform_attn_core``);
+- the dynamo exporter's translation of that op into the custom-domain node (in
+  :data:`CUSTOM_TRANSLATION_TABLE`, with ``MSDeformSample``'s);
 - :class:`ScaledDeformAttnRef`: a NumPy implementation for
   ``onnx.reference.ReferenceEvaluator``, so the custom-node graph runs in Python without
   the C++ kernel.
-
-What stays outside the node, as standard ops: the feature LayerNorm and the value
-projection. They run over the *value* tokens, once per attention call and independent of
-the queries, so any backend already runs them well (and INT8 tooling quantizes the
-projection); the kernel then receives ``value`` already projected and does only the
-query-dependent, gather-bound part that standard ops do badly.
 """
 
 from __future__ import annotations
@@ -39,8 +38,11 @@ from torch import nn
 from argus_edge.training.models.adapter import Extractor, InteractionBlock, Injector, token_scale
 from argus_edge.training.models.layers import MSDeformAttn, ms_deform_attn_core
 
+from . import ms_deform_sample as sample_node
+
 __all__ = [
     "CUSTOM_TRANSLATION_TABLE",
+    "DEFORM_NODES",
     "DOMAIN",
     "OP_TYPE",
     "OP_VERSION",
@@ -54,7 +56,7 @@ __all__ = [
     "use_custom_deform",
 ]
 
-DOMAIN = "ai.argus"
+DOMAIN = sample_node.DOMAIN
 OP_TYPE = "ScaledDeformAttn"
 OP_VERSION = 1
 TOKEN_SCALE_EPS = 1e-6  # the lower clamp of mean‖x‖₂ in ``token_scale``
@@ -89,7 +91,7 @@ def scaled_deform_attn(query: torch.Tensor, value: torch.Tensor,
     Returns:
         (B, Q, D) the updated query tokens.
     """
-    shapes = _pairs(spatial_shapes)
+    shapes = sample_node.pairs(spatial_shapes)
     b, q, d = query.shape
     s = token_scale(query) if token_scaling else query.new_ones(b, 1, 1)
     x = query * s
@@ -111,12 +113,6 @@ def scaled_deform_attn(query: torch.Tensor, value: torch.Tensor,
 @scaled_deform_attn.register_fake
 def _scaled_deform_attn_fake(query, value, reference_points, *args, **kwargs):
     return torch.empty_like(query)
-
-
-def _pairs(flat: Sequence[int]) -> list[tuple[int, int]]:
-    if len(flat) % 2:
-        raise ValueError(f"spatial_shapes must hold (h, w) pairs, got {list(flat)}")
-    return [(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
 
 
 # ----------------------------------------------------------------------------- ONNX
@@ -191,7 +187,8 @@ def _onnx_scaled_deform_attn(query, value, reference_points, norm_weight, norm_b
         eps=float(eps))
 
 
-CUSTOM_TRANSLATION_TABLE = {torch.ops.argus.scaled_deform_attn.default: _onnx_scaled_deform_attn}
+CUSTOM_TRANSLATION_TABLE = {torch.ops.argus.scaled_deform_attn.default: _onnx_scaled_deform_attn,
+                            **sample_node.TRANSLATION_TABLE}
 
 
 # ----------------------------------------------------------------------------- export mode
@@ -247,18 +244,35 @@ class CustomDeformInteraction(nn.Module):
         return tokens, c
 
 
-def use_custom_deform(model: nn.Module) -> nn.Module:
-    """Export mode: a deep copy of ``model`` with every interaction on the custom op.
+DEFORM_NODES = ("sample", "fused")
+
+
+def use_custom_deform(model: nn.Module, node: str = "sample") -> nn.Module:
+    """Export mode: a deep copy of ``model`` whose deformable attentions are custom nodes.
 
     The training model is left untouched.
 
     Args:
         model: an :class:`~argus_edge.training.models.Argus`.
+        node: ``"sample"``: each attention's sampling core becomes one
+            ``ai.argus::MSDeformSample`` (what ``deform="custom"`` exports); ``"fused"``:
+            each injector and extractor attention becomes one legacy
+            ``ai.argus::ScaledDeformAttn`` (version 1, argus-edge 0.2 bundles).
 
     Returns:
         The copy, in the same train/eval mode.
+
+    Raises:
+        ValueError: an unknown ``node``.
     """
+    if node not in DEFORM_NODES:
+        raise ValueError(f"unknown deform node {node!r}; expected one of {DEFORM_NODES}")
     model = copy.deepcopy(model)
+    if node == "sample":
+        for module in model.modules():
+            if isinstance(module, (Injector, Extractor)) and isinstance(module.attn, MSDeformAttn):
+                module.attn = sample_node.SampleNodeAttention(module.attn)
+        return model
     interactions = model.adapter.interactions
     for i, block in enumerate(interactions):
         if isinstance(block, InteractionBlock):
@@ -271,39 +285,6 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     mean = x.mean(-1, keepdims=True)
     var = np.square(x - mean).mean(-1, keepdims=True)
     return (x - mean) / np.sqrt(var + np.float32(eps)) * weight + bias
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
-
-
-def _bilinear_zeros(v: np.ndarray, h: int, w: int, loc: np.ndarray) -> np.ndarray:
-    """grid_sample(bilinear, zeros, align_corners=False) of one level.
-
-    Args:
-        v: (B, h·w, M, Dh) level values, row-major pixels.
-        loc: (B, Q, M, P, 2) normalised (x, y).
-
-    Returns:
-        (B, Q, M, P, Dh)
-    """
-    b, _, m, _ = v.shape
-    x = loc[..., 0] * np.float32(w) - np.float32(0.5)
-    y = loc[..., 1] * np.float32(h) - np.float32(0.5)
-    x0, y0 = np.floor(x), np.floor(y)
-    fx, fy = x - x0, y - y0
-    bi = np.arange(b)[:, None, None, None]
-    mi = np.arange(m)[None, None, :, None]
-    out = np.zeros(x.shape + (v.shape[-1],), np.float32)
-    for dy, wy in ((0, 1 - fy), (1, fy)):
-        for dx, wx in ((0, 1 - fx), (1, fx)):
-            xi, yi = x0.astype(np.int64) + dx, y0.astype(np.int64) + dy
-            inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-            idx = np.where(inside, yi * w + xi, 0)
-            corner = v[bi, idx, mi]  # (B, Q, M, P, Dh)
-            out += corner * (wx * wy * inside)[..., None]
-    return out
 
 
 def scaled_deform_attn_numpy(query, value, reference_points, norm_weight, norm_bias,
@@ -321,7 +302,6 @@ def scaled_deform_attn_numpy(query, value, reference_points, norm_weight, norm_b
     f32 = lambda a: np.asarray(a, np.float32)  # noqa: E731
     x, value, ref = f32(query), f32(value), f32(reference_points)
     b, q, d = x.shape
-    m, n_l, n_p = n_heads, n_levels, n_points
     s = np.ones((b, 1, 1), np.float32)
     if token_scaling:
         mean_norm = np.sqrt(np.square(x).sum(-1)).mean(-1)
@@ -329,20 +309,11 @@ def scaled_deform_attn_numpy(query, value, reference_points, norm_weight, norm_b
         s = s.astype(np.float32)[:, None, None]
     x = x * s
     xn = _layer_norm(x, f32(norm_weight), f32(norm_bias), eps)
-    offsets = (xn @ f32(offset_weight).T + f32(offset_bias)).reshape(b, q, m, n_l, n_p, 2)
-    logits = (xn @ f32(attn_weight).T + f32(attn_bias)).reshape(b, q, m, n_l * n_p)
-    weights = _softmax(logits).reshape(b, q, m, n_l, n_p)
-    shapes = _pairs(spatial_shapes)
-    v = value.reshape(b, value.shape[1], m, -1)
-    acc = np.zeros((b, q, m, v.shape[-1]), np.float32)
-    start = 0
-    for lvl, (h, w) in enumerate(shapes):
-        norm = np.array([w, h], np.float32)
-        loc = ref[None, :, None, None, :] + offsets[:, :, :, lvl] / norm  # (B, Q, M, P, 2)
-        sampled = _bilinear_zeros(v[:, start:start + h * w], h, w, loc)
-        acc += (sampled * weights[:, :, :, lvl, :, None]).sum(3)
-        start += h * w
-    attn = acc.reshape(b, q, -1) @ f32(output_weight).T + f32(output_bias)
+    sampled = sample_node.ms_deform_sample_numpy(
+        value, ref, xn @ f32(offset_weight).T + f32(offset_bias),
+        xn @ f32(attn_weight).T + f32(attn_bias), n_heads=n_heads, n_levels=n_levels,
+        n_points=n_points, spatial_shapes=spatial_shapes)
+    attn = sampled @ f32(output_weight).T + f32(output_bias)
     out = x + (attn if gamma is None else f32(gamma) * attn)
     return (out / s).astype(np.float32)
 

@@ -5,7 +5,8 @@ far outside a 1e-4 parity tolerance: :func:`compile_ir` always passes an explici
 ``INFERENCE_PRECISION_HINT`` (``f32`` by default) and an empty ``CACHE_DIR`` so that no
 result depends on caches under ``$HOME``.
 
-Graphs with the ``ai.argus::ScaledDeformAttn`` custom node need the OpenVINO extension
+Graphs with ``ai.argus`` custom nodes (``MSDeformSample``, or the legacy
+``ScaledDeformAttn``) need the OpenVINO extension
 library of libargus (``extensions=[...]``); the standard-op graphs need nothing.
 """
 

@@ -94,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also keep layers whose parameter names contain PATTERN in float")
     p.add_argument("--deform", choices=("standard", "custom"), default="standard",
                    help="with --checkpoint: export the deformable attention as standard ops "
-                   "(every backend) or as libargus's fused node (custom: INT8 graphs that keep "
-                   "the fused kernel; openvino only). A --bundle's graphs are used as they are")
+                   "(every backend) or with libargus's MSDeformSample node (custom: INT8 graphs "
+                   "that keep the sampling kernel; openvino only). A --bundle's graphs are used as they are")
     p.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
                    help="image size for graphs exported with dynamic H, W")
     p.add_argument("--sensitivity-samples", type=int, default=8,

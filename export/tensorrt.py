@@ -7,7 +7,7 @@ TensorRT needs to pick INT8 kernels for the Q/DQ pairs (no calibrator, no strong
 
 Where the ``tensorrt`` Python package is missing (every machine of this project), use
 :func:`trtexec_command` on the target instead: it gives the equivalent ``trtexec`` call.
-Graphs with the ``ai.argus::ScaledDeformAttn`` node need libargus's TensorRT plugin
+Graphs with ``ai.argus`` custom nodes would need a TensorRT plugin
 loaded in the builder process; the standard-op graphs need nothing.
 """
 

@@ -99,8 +99,8 @@ def tiny_bundle_options():
 
 @pytest.fixture(scope="session")
 def tiny_custom_bundle(tiny_checkpoint, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny checkpoint's cls, det and sem with the deformable attention as the fused
-    ``ai.argus::ScaledDeformAttn`` node (deform="custom"): ONNX FP32, and OpenVINO FP32
+    """The tiny checkpoint's cls, det and sem with the deformable attention's sampling core
+    as ``ai.argus::MSDeformSample`` nodes (deform="custom"): ONNX FP32, and OpenVINO FP32
     where this install has the extension that converts the node; cached like
     :func:`tiny_bundle`."""
     pytest.importorskip("onnxruntime")
@@ -118,6 +118,27 @@ def tiny_custom_bundle(tiny_checkpoint, tmp_path_factory: pytest.TempPathFactory
     return cached_export(tiny_checkpoint, tmp_path_factory.mktemp("custom") / "custom.engine",
                          ExportOptions(tasks=("cls", "det", "sem"), variants=variants,
                                        deform="custom"))
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone_graphs(tiny_model, tmp_path_factory: pytest.TempPathFactory):
+    """The tiny model's backbone at TINY_IMAGE_SIZE as ONNX, per deform mode, exported on
+    first use: ``tiny_backbone_graphs("custom")`` is the path of the custom-node graph
+    (``"standard"``, ``"custom"``, ``"custom-v1"``; see export/graphs.py DEFORM_MODES)."""
+    pytest.importorskip("onnx")
+    from argus_edge.export import export_backbone
+
+    folder = tmp_path_factory.mktemp("backbone_graphs")
+    paths: dict[str, Path] = {}
+
+    def get(deform: str) -> Path:
+        if deform not in paths:
+            path = folder / f"backbone_{deform}.onnx"
+            export_backbone(tiny_model, TINY_IMAGE_SIZE, path, deform=deform)
+            paths[deform] = path
+        return paths[deform]
+
+    return get
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,12 @@
-"""The fused ``ai.argus::ScaledDeformAttn`` kernel (``argus_edge._core``) and its OpenVINO
-extension, against the NumPy reference of ``docs/custom_ops.md`` and the PyTorch model.
+"""The ``ai.argus::MSDeformSample`` and legacy fused ``ai.argus::ScaledDeformAttn`` kernels
+(``argus_edge._core``) and their OpenVINO extension, against the NumPy references of
+``docs/custom_ops.md`` and the PyTorch model.
 
 Tolerances (float32):
 - the kernel on the contract's unit inputs (those of
   ``test_numpy_node_matches_the_pytorch_modules``: token norms ≈ 20·√D): ≤ 1e-5;
 - the kernel on random injector / extractor nodes, every ISA of this CPU: ≤ 1e-4;
-- argus_tiny's backbone with fused nodes in OpenVINO (f32): ≤ 1e-4 against PyTorch and
+- argus_tiny's backbone with either node in OpenVINO (f32): ≤ 1e-4 against PyTorch and
   against the standard-op graph in OpenVINO.
 
 The OpenVINO tests need the extension library: ``make test-cpp`` builds it into
@@ -32,6 +33,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 from argus_edge.export.deform_op import scaled_deform_attn_numpy  # noqa: E402
+from argus_edge.export.ms_deform_sample import ms_deform_sample_numpy  # noqa: E402
 from argus_edge.training.models.adapter import Extractor, Injector  # noqa: E402
 
 # torch.export's own deprecation notice, raised inside torch (not by this code)
@@ -177,6 +179,60 @@ def test_bad_arguments_raise_typed_errors():
         _core.scaled_deform_attn(*args, **attrs, isa="neon")
 
 
+# ----------------------------------------------------------------------------- MSDeformSample
+def _random_sample(seed: int, *, batch: int, queries: int, heads: int, head_dim: int,
+                   points: int, shapes: list[tuple[int, int]], non_finite: bool = True, **_):
+    """Random MSDeformSample inputs: offsets of a few pixels (many samples fall outside the
+    maps), and, unless told otherwise, a NaN, an inf and a huge offset."""
+    rng = np.random.default_rng(seed)
+    lp = heads * len(shapes) * points
+    value = rng.standard_normal((batch, sum(h * w for h, w in shapes), heads * head_dim))
+    offsets = 4.0 * rng.standard_normal((batch, queries, 2 * lp))
+    if non_finite:
+        offsets[0, 0, :3] = (np.nan, np.inf, -1e30)
+    args = [value.astype(np.float32), rng.random((queries, 2), dtype=np.float32),
+            offsets.astype(np.float32),
+            rng.standard_normal((batch, queries, lp)).astype(np.float32)]
+    attrs = dict(n_heads=heads, n_levels=len(shapes), n_points=points,
+                 spatial_shapes=[v for hw in shapes for v in hw])
+    return args, attrs
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("node", list(NODES))
+def test_sample_kernel_matches_numpy_reference(node, isa):
+    args, attrs = _random_sample(8, **NODES[node])
+    expected = ms_deform_sample_numpy(*args, **attrs)
+    assert np.isfinite(expected).all()  # a non-finite offset contributes 0
+    out = _core.ms_deform_sample(*args, **attrs, isa=isa)
+    assert out.dtype == np.float32 and out.shape == expected.shape
+    assert _max_abs(out, expected) <= KERNEL_TOL
+
+
+def test_sample_kernel_is_independent_of_thread_count():
+    args, attrs = _random_sample(3, **NODES["injector"])
+    one = _core.ms_deform_sample(*args, **attrs, num_threads=1)
+    np.testing.assert_array_equal(_core.ms_deform_sample(*args, **attrs, num_threads=3), one)
+    as_f64 = [a.astype(np.float64) for a in args]
+    np.testing.assert_array_equal(_core.ms_deform_sample(*as_f64, **attrs), one)
+
+
+def test_sample_kernel_bad_arguments_raise_typed_errors():
+    args, attrs = _random_sample(4, **NODES["extractor"])
+    with pytest.raises(InvalidArgumentError, match="ms_deform_sample: value must have shape"):
+        _core.ms_deform_sample(args[0][:, :-1], *args[1:], **attrs)
+    with pytest.raises(InvalidArgumentError, match="logits must have shape"):
+        _core.ms_deform_sample(*args[:3], args[3][..., :-1], **attrs)
+    with pytest.raises(InvalidArgumentError, match="offsets must have shape"):
+        _core.ms_deform_sample(*args, **{**attrs, "n_points": 3})
+    with pytest.raises(InvalidArgumentError, match="spatial_shapes"):
+        _core.ms_deform_sample(*args, **{**attrs, "spatial_shapes": [5]})
+    with pytest.raises(InvalidArgumentError, match="not divisible by n_heads"):
+        _core.ms_deform_sample(*args, **{**attrs, "n_heads": 5})
+    with pytest.raises(InvalidArgumentError, match="3-D"):
+        _core.ms_deform_sample(args[0][0], *args[1:], **attrs)
+
+
 def test_extension_locator(monkeypatch, tmp_path):
     fake = tmp_path / openvino_extension_name()
     fake.write_bytes(b"")
@@ -218,53 +274,77 @@ def _compile(core, model):
 
 
 @pytest.fixture(scope="module")
-def tiny_graphs(tiny_model, tmp_path_factory):
-    """argus_tiny (conftest.make_tiny_model) exported at 64x64 with both deform flavours,
-    its inputs (batches 1 and 3) and the PyTorch features."""
-    from argus_edge.export import export_backbone
-
-    model = tiny_model
-    folder = tmp_path_factory.mktemp("deform_graphs")
-    paths = {k: folder / f"backbone_{k}.onnx" for k in ("standard", "custom")}
-    for kind, path in paths.items():
-        export_backbone(model, SIZE, path, deform=kind)
+def tiny_batches(tiny_model):
+    """Inputs (batches 1 and 3) of argus_tiny (conftest.make_tiny_model) at 64x64 and its
+    PyTorch features."""
     gen = torch.Generator().manual_seed(1)
     batches = {}
     for b in (1, 3):
         images = torch.randn(b, 3, *SIZE, generator=gen)
-        feeds = {"images": images, "vit_images": model.vit_input(images)}
+        feeds = {"images": images, "vit_images": tiny_model.vit_input(images)}
         with torch.no_grad():
-            feats = [f.numpy() for f in model.forward_features(**feeds)]
+            feats = [f.numpy() for f in tiny_model.forward_features(**feeds)]
         batches[b] = ({k: v.numpy() for k, v in feeds.items()}, feats)
-    n_nodes = sum(1 + len(blk.extra_extractors) + 1 for blk in model.adapter.interactions)
-    return paths, batches, n_nodes
+    return batches
+
+
+NODE_TYPES = {"custom": "MSDeformSample", "custom-v1": "ScaledDeformAttn"}
 
 
 @pytest.mark.openvino
-def test_fused_backbone_in_openvino_matches_pytorch_and_standard_graph(ov_core, tiny_graphs):
-    paths, batches, n_nodes = tiny_graphs
-    model = ov_core.read_model(str(paths["custom"]))
-    assert sum(op.get_type_name() == "ScaledDeformAttn" for op in model.get_ops()) == n_nodes
+@pytest.mark.parametrize("deform", list(NODE_TYPES))
+def test_custom_backbone_in_openvino_matches_pytorch_and_standard_graph(
+        ov_core, tiny_model, tiny_backbone_graphs, tiny_batches, deform):
+    n_nodes = sum(1 + len(blk.extra_extractors) + 1 for blk in tiny_model.adapter.interactions)
+    model = ov_core.read_model(str(tiny_backbone_graphs(deform)))
+    assert sum(op.get_type_name() == NODE_TYPES[deform] for op in model.get_ops()) == n_nodes
     assert not any(op.get_type_name() == "GridSample" for op in model.get_ops())
-    fused, standard = _compile(ov_core, model), _compile(ov_core, str(paths["standard"]))
-    for feeds, expected in batches.values():
-        out, std = fused(feeds), standard(feeds)
+    custom = _compile(ov_core, model)
+    standard = _compile(ov_core, str(tiny_backbone_graphs("standard")))
+    for feeds, expected in tiny_batches.values():
+        out, std = custom(feeds), standard(feeds)
         for name, ref in zip(("f4", "f8", "f16", "f32"), expected):
             assert _max_abs(out[name], ref) <= FEATURE_TOL, name
             assert _max_abs(out[name], std[name]) <= FEATURE_TOL, name
 
 
 @pytest.mark.openvino
-def test_fused_node_survives_openvino_ir(ov_core, tiny_graphs, tmp_path):
+@pytest.mark.parametrize("deform", list(NODE_TYPES))
+def test_custom_node_survives_openvino_ir(ov_core, tiny_backbone_graphs, tiny_batches, tmp_path,
+                                          deform):
     import openvino as ov
 
-    paths, batches, _ = tiny_graphs
     xml = tmp_path / "backbone_custom.xml"
-    ov.save_model(ov_core.read_model(str(paths["custom"])), str(xml), compress_to_fp16=False)
-    feeds, expected = batches[1]
+    ov.save_model(ov_core.read_model(str(tiny_backbone_graphs(deform))), str(xml),
+                  compress_to_fp16=False)
+    feeds, expected = tiny_batches[1]
     out = _compile(ov_core, ov_core.read_model(str(xml)))(feeds)
     for name, ref in zip(("f4", "f8", "f16", "f32"), expected):
         assert _max_abs(out[name], ref) <= FEATURE_TOL, name
+
+
+@pytest.mark.openvino
+def test_single_sample_node_in_openvino(ov_core, tmp_path):
+    """A hand-written MSDeformSample node, every input a graph input; wrong shapes at run
+    time raise instead of reading out of bounds."""
+    from onnx import TensorProto, helper, save_model
+
+    args, attrs = _random_sample(9, **NODES["injector"])
+    names = ["value", "reference_points", "offsets", "logits"]
+    node = helper.make_node("MSDeformSample", names, ["output"], domain="ai.argus", **attrs)
+    graph = helper.make_graph(
+        [node], "node",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["b", "q", "c"] if a.ndim == 3
+                                       else ["q", 2]) for n, a in zip(names, args)],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, None)])
+    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18),
+                                                         helper.make_opsetid("ai.argus", 1)])
+    save_model(onnx_model, str(tmp_path / "node.onnx"))
+    compiled = _compile(ov_core, ov_core.read_model(str(tmp_path / "node.onnx")))
+    out = compiled(dict(zip(names, args)))["output"]
+    assert _max_abs(out, ms_deform_sample_numpy(*args, **attrs)) <= KERNEL_TOL
+    with pytest.raises(RuntimeError, match="logits must be"):
+        compiled(dict(zip(names, [*args[:3], args[3][..., :-1]])))
 
 
 @pytest.mark.openvino

@@ -1,5 +1,6 @@
-"""ONNX graphs (backbone, heads, fused), the ScaledDeformAttn custom node, OpenVINO IR and
-the TensorRT entry points, each checked against the PyTorch model.
+"""ONNX graphs (backbone, heads, fused), the custom nodes (MSDeformSample, the legacy
+ScaledDeformAttn), OpenVINO IR and the TensorRT entry points, each checked against the
+PyTorch model.
 
 Tolerances (float32 everywhere):
 - feature maps f4..f32 (unit scale after GroupNorm): max abs error ≤ 1e-4;
@@ -7,7 +8,7 @@ Tolerances (float32 everywhere):
   unit-scale outputs and relative for large-valued ones (box distances in pixels, depth);
 - the custom-node graph run by ``onnx.reference.ReferenceEvaluator`` with the NumPy node:
   ≤ 1e-4 against PyTorch and against ONNX Runtime on the standard-op graph;
-- the NumPy node alone against the PyTorch Injector / Extractor: ≤ 1e-5;
+- the NumPy nodes alone against the PyTorch Injector / Extractor / MSDeformAttn: ≤ 1e-5;
 - OpenVINO IR with INFERENCE_PRECISION_HINT=f32: ≤ 1e-4; FP16-compressed weights:
   cosine similarity ≥ 0.999 per map.
 """
@@ -40,6 +41,11 @@ from argus_edge.export import (  # noqa: E402
     trtexec_command,
 )
 from argus_edge.export.deform_op import scaled_deform_attn  # noqa: E402
+from argus_edge.export.ms_deform_sample import (  # noqa: E402
+    MSDeformSampleRef,
+    ms_deform_sample,
+    ms_deform_sample_numpy,
+)
 from argus_edge.training.models import Argus  # noqa: E402
 from argus_edge.training.models.adapter import Extractor, Injector, token_scale  # noqa: E402
 
@@ -79,15 +85,22 @@ def reference(model, inputs):
 
 
 @pytest.fixture(scope="module")
-def backbone(model, tmp_path_factory):
-    path = tmp_path_factory.mktemp("graphs") / "backbone.onnx"
-    return path, export_backbone(model, SIZE, path)
+def backbone(tiny_backbone_graphs):
+    """The standard-op backbone (of conftest's tiny_model: the same weights as ``model``)."""
+    path = tiny_backbone_graphs("standard")
+    return path, GraphInfo.from_onnx(onnx.load(str(path)), "backbone_64x64")
 
 
 @pytest.fixture(scope="module")
-def backbone_custom(model, tmp_path_factory):
-    path = tmp_path_factory.mktemp("graphs") / "backbone_custom.onnx"
-    return path, export_backbone(model, SIZE, path, deform="custom")
+def backbone_custom(tiny_backbone_graphs):
+    path = tiny_backbone_graphs("custom")
+    return path, GraphInfo.from_onnx(onnx.load(str(path)), "backbone_64x64")
+
+
+@pytest.fixture(scope="module")
+def backbone_custom_v1(tiny_backbone_graphs):
+    path = tiny_backbone_graphs("custom-v1")
+    return path, GraphInfo.from_onnx(onnx.load(str(path)), "backbone_64x64")
 
 
 def _feeds(x: dict) -> dict[str, np.ndarray]:
@@ -196,9 +209,9 @@ def test_fused_custom_node_graph_matches_pytorch(model, inputs, tmp_path):
     the ORT run of the standard fused graph is the slow test below)."""
     path = tmp_path / "fused.onnx"
     info = export_fused(model, FUSED_TASKS, SIZE, path, deform="custom")
-    assert info.custom_ops == ("ai.argus::ScaledDeformAttn",)
+    assert info.custom_ops == ("ai.argus::MSDeformSample",)
     _check_fused(model, FUSED_TASKS, inputs, path, info, lambda p, feeds: ReferenceEvaluator(
-        str(p), new_ops=[ScaledDeformAttnRef]).run(None, feeds))
+        str(p), new_ops=[MSDeformSampleRef]).run(None, feeds))
 
 
 @pytest.mark.slow
@@ -210,31 +223,60 @@ def test_fused_graph_matches_pytorch_in_onnxruntime(model, inputs, tmp_path):
 
 
 # ----------------------------------------------------------------------------- custom node
-def test_custom_backbone_has_one_node_per_injector_and_extractor(model, backbone_custom):
-    path, info = backbone_custom
+def _argus_nodes(path) -> tuple[onnx.ModelProto, list, list[dict]]:
     proto = onnx.load(str(path))
     nodes = [n for n in proto.graph.node if n.domain == "ai.argus"]
+    attrs = [{a.name: onnx.helper.get_attribute_value(a) for a in n.attribute} for n in nodes]
+    return proto, nodes, attrs
+
+
+def test_custom_backbone_has_one_sample_node_per_injector_and_extractor(model, backbone_custom):
+    path, info = backbone_custom
+    proto, nodes, attrs = _argus_nodes(path)
     inters = model.adapter.interactions
     n_extractors = sum(1 + len(i.extra_extractors) for i in inters)
     assert len(nodes) == len(inters) + n_extractors
-    assert {n.op_type for n in nodes} == {"ScaledDeformAttn"}
+    assert {n.op_type for n in nodes} == {"MSDeformSample"}
     assert not any(n.op_type == "GridSample" for n in proto.graph.node)
-    assert info.custom_ops == ("ai.argus::ScaledDeformAttn",)
+    assert info.custom_ops == ("ai.argus::MSDeformSample",)
     assert {(o.domain, o.version) for o in proto.opset_import} == {("", 18), ("ai.argus", 1)}
-    attrs = [{a.name: onnx.helper.get_attribute_value(a) for a in n.attribute} for n in nodes]
+    assert all(len(n.input) == 4 and set(a) == {"n_heads", "n_levels", "n_points",
+                                                "spatial_shapes"}
+               for n, a in zip(nodes, attrs))
+    injectors = [a for a in attrs if a["n_levels"] == 3]
+    assert len(injectors) == len(inters)
+    assert all(a["spatial_shapes"] == [8, 8, 4, 4, 2, 2] for a in injectors)
+    assert all(a["spatial_shapes"] == [4, 4] for a in attrs if a["n_levels"] == 1)
+    # the projections around the nodes are standard MatMuls (what INT8 tooling quantizes)
+    producers = {o: n for n in proto.graph.node for o in n.output}
+    for node in nodes:
+        for feed in node.input[2:]:  # offsets, logits
+            assert producers[feed].op_type in ("MatMul", "Add", "Gemm"), producers[feed].op_type
+
+
+def test_legacy_fused_backbone_has_one_node_per_injector_and_extractor(model,
+                                                                       backbone_custom_v1):
+    path, info = backbone_custom_v1
+    proto, nodes, attrs = _argus_nodes(path)
+    inters = model.adapter.interactions
+    assert {n.op_type for n in nodes} == {"ScaledDeformAttn"}
+    assert info.custom_ops == ("ai.argus::ScaledDeformAttn",)
     injectors = [a for a in attrs if a["token_scaling"] == 1]
     assert len(injectors) == len(inters)
     assert all(a["n_levels"] == 3 and a["spatial_shapes"] == [8, 8, 4, 4, 2, 2]
                for a in injectors)
     extractors = [(n, a) for n, a in zip(nodes, attrs) if a["token_scaling"] == 0]
+    assert len(extractors) == sum(1 + len(i.extra_extractors) for i in inters)
     assert all(a["n_levels"] == 1 and a["spatial_shapes"] == [4, 4] for _, a in extractors)
     assert all(len(n.input) == 11 for n, _ in extractors)  # no gamma: 1
     assert all(len(n.input) == 12 for n, a in zip(nodes, attrs) if a["token_scaling"])
 
 
+@pytest.mark.parametrize("deform", ["custom", "custom-v1"])
 def test_custom_backbone_reference_evaluator_matches_pytorch_and_ort(
-        backbone_custom, backbone, inputs, reference):
-    evaluator = ReferenceEvaluator(str(backbone_custom[0]), new_ops=[ScaledDeformAttnRef])
+        deform, tiny_backbone_graphs, backbone, inputs, reference):
+    evaluator = ReferenceEvaluator(str(tiny_backbone_graphs(deform)),
+                                   new_ops=[MSDeformSampleRef, ScaledDeformAttnRef])
     outs = evaluator.run(None, _feeds(inputs[3]))
     ort_outs = _ort(backbone[0]).run(None, _feeds(inputs[3]))
     for out, ref, ort_out in zip(outs, reference[3], ort_outs):
@@ -254,6 +296,41 @@ def _node_args(module, query: torch.Tensor, feat: torch.Tensor) -> list[torch.Te
 
 def _random_tokens(shapes, b: int, dim: int, scale: float, gen) -> torch.Tensor:
     return scale * torch.randn(b, sum(h * w for h, w in shapes), dim, generator=gen)
+
+
+@pytest.mark.parametrize("shapes", [[(6, 5), (3, 3), (2, 1)], [(3, 4)]])
+def test_sample_node_matches_the_pytorch_attention(shapes):
+    """MSDeformSample (torch op, SampleNodeAttention, NumPy) against MSDeformAttn: non-square
+    levels, offsets large enough that samples fall outside the maps (zero padding)."""
+    from argus_edge.export.ms_deform_sample import SampleNodeAttention
+    from argus_edge.training.models.layers import MSDeformAttn
+
+    torch.manual_seed(5)
+    gen = torch.Generator().manual_seed(6)
+    dim, heads, points = 32, 4, 3
+    attn = MSDeformAttn(dim, len(shapes), heads, points, value_ratio=0.5)
+    with torch.no_grad():
+        for p in attn.parameters():
+            p.normal_(std=0.5)
+    query = torch.randn(2, 9, dim, generator=gen)
+    feat = _random_tokens(shapes, 2, dim, 1.0, gen)
+    ref = torch.rand(1, 9, 1, 2, generator=gen)
+    attrs = dict(n_heads=heads, n_levels=len(shapes), n_points=points,
+                 spatial_shapes=[v for hw in shapes for v in hw])
+    with torch.no_grad():
+        expected = attn(query, ref, feat, shapes)
+        wrapped = SampleNodeAttention(attn)(query, ref, feat, shapes)
+        value = attn.value_proj(feat)
+        offsets, logits = attn.sampling_offsets(query), attn.attention_weights(query)
+        torch_op = ms_deform_sample(value, ref.reshape(-1, 2), offsets, logits, **attrs)
+        numpy_op = ms_deform_sample_numpy(value.numpy(), ref.reshape(-1, 2).numpy(),
+                                          offsets.numpy(), logits.numpy(), **attrs)
+        numpy_out = attn.output_proj(torch.from_numpy(numpy_op))
+        torch_out = attn.output_proj(torch_op)
+    assert offsets.abs().max() > 2  # some samples land outside the maps
+    assert torch.equal(wrapped, expected)
+    assert _max_abs(torch_out, expected) <= 1e-6
+    assert _max_abs(numpy_out, expected) <= NODE_TOL
 
 
 @pytest.mark.parametrize("kind", ["injector", "extractor"])

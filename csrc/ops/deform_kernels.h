@@ -8,15 +8,20 @@
 
 #include <cstdint>
 
+#include "ops/isa.h"
+
 namespace argus::ops::detail {
 
 // Width of one packed weight panel (columns): B is stored as panels of K x kPanel floats.
 constexpr int64_t kPanel = 32;
 
-// Sampling of one block of queries of one image (steps 5-10 of the contract).
+// Sampling of one block of queries of one image (steps 5-10 of ScaledDeformAttn, the
+// whole of MSDeformSample; docs/custom_ops.md).
 struct SampleArgs {
-  const float* proj;           // rows x ld_proj: offsets [0, M·L·P·2), logits after them
-  int64_t ld_proj;
+  const float* offsets;        // rows x ld_offsets, M·L·P·2 used: (m, l, p, x/y) in pixels
+  int64_t ld_offsets;
+  const float* logits;         // rows x ld_logits, M·L·P used: (m, l, p) before the softmax
+  int64_t ld_logits;
   const float* ref;            // rows x 2 reference points of these queries
   const float* value;          // S x Dv values of this image
   const int64_t* shapes;       // [h0, w0, h1, w1, ...]
@@ -51,5 +56,8 @@ const Kernels& kernels_avx2();
 #ifdef ARGUS_HAVE_AVX512
 const Kernels& kernels_avx512();
 #endif
+
+// The table of a concrete ISA (resolve_isa first); Scalar for one this build lacks.
+const Kernels& kernels_for(Isa isa);
 
 }  // namespace argus::ops::detail

@@ -202,8 +202,7 @@ inline void sample_point(const SampleArgs& s, const float* level, int64_t h, int
 
 void sample_head(const SampleArgs& s, int64_t r, int64_t m) {
   const int64_t lp = s.levels * s.points;
-  const float* row = s.proj + r * s.ld_proj;
-  softmax(row + s.heads * lp * 2 + m * lp, lp, s.softmax);
+  softmax(s.logits + r * s.ld_logits + m * lp, lp, s.softmax);
   float* acc = s.out + r * s.heads * s.head_dim + m * s.head_dim;
   for (int64_t c = 0; c < s.head_dim; ++c) acc[c] = 0.0f;
   const float rx = s.ref[2 * r], ry = s.ref[2 * r + 1];
@@ -212,7 +211,7 @@ void sample_head(const SampleArgs& s, int64_t r, int64_t m) {
     const int64_t h = s.shapes[2 * l], w = s.shapes[2 * l + 1];
     const float hf = static_cast<float>(h), wf = static_cast<float>(w);
     const float* level = s.value + s.level_starts[l] * dv + m * s.head_dim;
-    const float* off = row + (m * s.levels + l) * s.points * 2;
+    const float* off = s.offsets + r * s.ld_offsets + (m * s.levels + l) * s.points * 2;
     for (int64_t p = 0; p < s.points; ++p) {
       // grid_sample(align_corners=False): pixel = loc · size − 0.5, loc = ref + Δ / size
       const float x = (rx + off[2 * p] / wf) * wf - 0.5f;

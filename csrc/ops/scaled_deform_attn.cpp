@@ -15,6 +15,7 @@ namespace argus::ops {
 namespace {
 
 using detail::Kernels;
+using detail::kernels_for;
 using detail::kPanel;
 
 // Queries per task: a multiple of every micro-kernel's row tile (6, 4, 3), small enough
@@ -26,35 +27,11 @@ constexpr float kTokenScaleEps = 1e-6f;  // fixed by the model (token_scale), no
   throw Error(Status::InvalidArgument, "scaled_deform_attn: " + message);
 }
 
-const Kernels& kernels_for(Isa isa) {
-  switch (isa) {
-#ifdef ARGUS_HAVE_AVX512
-    case Isa::Avx512: return detail::kernels_avx512();
-#endif
-#ifdef ARGUS_HAVE_AVX2
-    case Isa::Avx2: return detail::kernels_avx2();
-#endif
-    default: return detail::kernels_scalar();
-  }
-}
-
 int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
 void check_params(const DeformAttnParams& p, int64_t channels, int64_t value_channels) {
-  if (p.n_heads <= 0 || p.n_levels <= 0 || p.n_points <= 0) {
-    invalid("n_heads, n_levels and n_points must be positive");
-  }
-  if (channels <= 0 || value_channels <= 0) invalid("D and Dv must be positive");
-  if (value_channels % p.n_heads != 0) {
-    invalid("value channels " + std::to_string(value_channels) + " not divisible by n_heads " +
-            std::to_string(p.n_heads));
-  }
-  if (static_cast<int64_t>(p.spatial_shapes.size()) != 2 * p.n_levels) {
-    invalid("spatial_shapes must hold 2 * n_levels values");
-  }
-  for (int64_t v : p.spatial_shapes) {
-    if (v <= 0) invalid("spatial_shapes must be positive");
-  }
+  check_sample_params(p, value_channels, "scaled_deform_attn");
+  if (channels <= 0) invalid("D must be positive");
   if (!std::isfinite(p.eps) || p.eps < 0.0f) invalid("eps must be finite and >= 0");
 }
 
@@ -179,7 +156,8 @@ void run_block(const Kernels& k, const RunArgs& a, int64_t b, int64_t q0, BlockB
   const float* query = a.query + (b * a.queries + q0) * d;
   k.scale_layer_norm(query, rows, d, scale, w.norm_weight(), w.norm_bias(), p.eps, buf.normed);
   k.gemm_bias(buf.normed, rows, d, w.proj_panels(), w.proj_bias(), w.proj_cols(), buf.proj);
-  detail::SampleArgs s{buf.proj, w.proj_cols(), a.ref + 2 * q0,
+  const int64_t lp = p.n_heads * p.n_levels * p.n_points;
+  detail::SampleArgs s{buf.proj, w.proj_cols(), buf.proj + 2 * lp, w.proj_cols(), a.ref + 2 * q0,
                        a.value + b * w.value_tokens() * dv, p.spatial_shapes.data(),
                        w.level_starts().data(), rows, p.n_heads, p.n_levels, p.n_points,
                        dv / p.n_heads, buf.sampled, buf.softmax, buf.zeros};

@@ -1,4 +1,6 @@
-// The fused kernel of the ai.argus::ScaledDeformAttn node (docs/custom_ops.md): Argus
+// The fused kernel of the ai.argus::ScaledDeformAttn node (version 1, docs/custom_ops.md;
+// graphs exported since argus-edge 0.3 use MSDeformSample instead, ms_deform_sample.h, and
+// this node stays for the bundles that hold it): Argus
 // token scaling, query LayerNorm, offset and attention-weight projections, softmax over
 // levels x points, bilinear sampling (zero padding, align_corners=False), weighted sum,
 // output projection, layer scale, residual and unscaling, in float32.
@@ -12,17 +14,14 @@
 #include <vector>
 
 #include "ops/isa.h"
+#include "ops/ms_deform_sample.h"
 
 namespace argus::ops {
 
-// The node's attributes.
-struct DeformAttnParams {
-  int64_t n_heads = 0;                  // M
-  int64_t n_levels = 0;                 // L
-  int64_t n_points = 0;                 // P
-  std::vector<int64_t> spatial_shapes;  // [h0, w0, h1, w1, ...], 2·L positive values
-  bool token_scaling = false;           // Argus token scaling around the attention
-  float eps = 1e-6f;                    // query LayerNorm epsilon
+// The node's attributes: the sampling ones of MSDeformSample, plus its own.
+struct DeformAttnParams : DeformSampleParams {
+  bool token_scaling = false;  // Argus token scaling around the attention
+  float eps = 1e-6f;           // query LayerNorm epsilon
 };
 
 // The node's weight inputs 3..11, borrowed (not copied) float32 arrays in nn.Linear
@@ -75,11 +74,6 @@ class PackedDeformWeights {
   std::vector<int64_t> level_starts_;
   std::vector<float> norm_weight_, norm_bias_, proj_panels_, proj_bias_, out_panels_,
       out_bias_, gamma_;
-};
-
-struct DeformAttnOptions {
-  Isa isa = Isa::Auto;  // Auto: ARGUS_DEFORM_ISA or the best the CPU has
-  int num_threads = 0;  // 0: argus::default_num_threads()
 };
 
 // Runs the node on one batch.

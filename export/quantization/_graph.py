@@ -59,7 +59,7 @@ def load_model(model: str | Path | onnx.ModelProto) -> onnx.ModelProto:
 
 def custom_ops(model: onnx.ModelProto) -> tuple[str, ...]:
     """The custom nodes of ``model`` as sorted ``"domain::op_type"`` (e.g.
-    ``ai.argus::ScaledDeformAttn``); empty for a standard-op graph."""
+    ``ai.argus::MSDeformSample``); empty for a standard-op graph."""
     return tuple(sorted({f"{n.domain}::{n.op_type}" for n in model.graph.node
                          if n.domain not in STANDARD_DOMAINS}))
 

@@ -83,7 +83,7 @@ class OvRunner:
 def fp32_runner(model: str | Path | onnx.ModelProto) -> Runner:
     """The FP32 reference runner of an ONNX graph: ONNX Runtime for a standard-op graph;
     OpenVINO in f32 with libargus's extension for a graph with custom nodes (ONNX Runtime
-    has no kernel for ``ai.argus::ScaledDeformAttn``; the extension runs the fused one).
+    has no kernel for the ``ai.argus`` nodes; the extension runs libargus's).
     """
     from .openvino_ptq import openvino_extensions, to_openvino
 

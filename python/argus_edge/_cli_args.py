@@ -53,9 +53,9 @@ def add_export_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="comma-separated graph variants: onnx-fp32, openvino-fp32, "
                         "openvino-fp16 (default: onnx-fp32,openvino-fp32)")
     p.add_argument("--deform", choices=("standard", "custom"), default="standard",
-                   help="deformable attention as standard ONNX ops (runs everywhere) or as "
-                        "one ai.argus::ScaledDeformAttn node per block (needs the runtime's "
-                        "fused kernel)")
+                   help="deformable attention as standard ONNX ops (runs everywhere) or "
+                        "with its sampling core as one ai.argus::MSDeformSample node per "
+                        "attention (needs the runtime's kernel; OpenVINO backend)")
     p.add_argument("--fused", action="store_true",
                    help="also store a single graph image → every head")
     return p

@@ -1,7 +1,7 @@
 """Locating the compiled libraries that plug argus-edge's custom ops into other runtimes.
 
-The OpenVINO extension (``libargus_openvino_ext.so``: the ``ai.argus::ScaledDeformAttn``
-operation and its ONNX frontend mapping) is built by CMake with
+The OpenVINO extension (``libargus_openvino_ext.so``: the ``ai.argus::MSDeformSample``
+and legacy ``ai.argus::ScaledDeformAttn`` operations and their ONNX frontend mappings) is built by CMake with
 ``-DARGUS_WITH_OPENVINO=ON`` against the installed ``openvino`` wheel; a wheel of
 argus-edge built with that option carries it next to ``argus_edge._core``. Load it with
 ``openvino.Core().add_extension(str(openvino_extension_path()))`` before reading a graph

@@ -53,8 +53,8 @@ class RunnerOptions:
         precision_hint: OpenVINO ``INFERENCE_PRECISION_HINT`` (``f32`` for exact parity;
             None: the device default, which is bf16 on CPUs with AVX-512 BF16).
         config: extra OpenVINO compile properties.
-        extensions: OpenVINO extension libraries to load (the runtime's fused
-            ``ai.argus::ScaledDeformAttn`` kernel for graphs exported with custom nodes).
+        extensions: OpenVINO extension libraries to load (the runtime's
+            ``ai.argus`` kernels for graphs exported with custom nodes).
     """
 
     threads: int = 0

@@ -1,5 +1,6 @@
-// The OpenVINO extension library argus_openvino_ext: the ScaledDeformAttn operation (so
-// that IR files holding it load) and the ONNX frontend conversion of ai.argus nodes.
+// The OpenVINO extension library argus_openvino_ext: the MSDeformSample and
+// ScaledDeformAttn (version 1) operations (so that IR files holding them load) and the
+// ONNX frontend conversions of the ai.argus nodes.
 //
 //   core.add_extension("libargus_openvino_ext.so")   # Python; C++: ov::Core::add_extension
 //   model = core.read_model("backbone_custom.onnx")
@@ -19,13 +20,15 @@
 #include <string>
 
 #include "core/parallel.h"
+#include "ops/openvino/ms_deform_sample_op.h"
 #include "ops/openvino/scaled_deform_attn_op.h"
 
 namespace argus::openvino {
 namespace {
 
 constexpr char kDomain[] = "ai.argus";
-constexpr char kOpType[] = "ScaledDeformAttn";
+constexpr char kFusedOpType[] = "ScaledDeformAttn";
+constexpr char kSampleOpType[] = "MSDeformSample";
 constexpr int kGammaInput = 11;
 
 void tbb_runner(std::size_t n, int num_threads, const ParallelBody& body) {
@@ -45,9 +48,25 @@ bool is_absent(const ov::Output<ov::Node>& input) {
   return std::string(input.get_node()->get_type_name()) == "NullNode";
 }
 
+// The sampling attributes shared by both nodes.
+ops::DeformSampleParams sample_params(const ov::frontend::NodeContext& node) {
+  return {node.get_attribute<int64_t>("n_heads"), node.get_attribute<int64_t>("n_levels"),
+          node.get_attribute<int64_t>("n_points"),
+          node.get_attribute<std::vector<int64_t>>("spatial_shapes")};
+}
+
+// ai.argus::MSDeformSample (version 1) -> MSDeformSample.
+ov::OutputVector convert_sample_node(const ov::frontend::NodeContext& node) {
+  ov::OutputVector inputs;
+  for (size_t i = 0; i < node.get_input_size(); ++i) {
+    inputs.push_back(node.get_input(static_cast<int>(i)));
+  }
+  return std::make_shared<MSDeformSample>(inputs, sample_params(node))->outputs();
+}
+
 // ai.argus::ScaledDeformAttn (version 1) -> ScaledDeformAttn; attribute defaults as in
 // docs/custom_ops.md (token_scaling 0, eps 1e-6); gamma may be absent or empty.
-ov::OutputVector convert_onnx_node(const ov::frontend::NodeContext& node) {
+ov::OutputVector convert_fused_node(const ov::frontend::NodeContext& node) {
   ov::OutputVector inputs;
   for (size_t i = 0; i < node.get_input_size(); ++i) {
     ov::Output<ov::Node> input = node.get_input(static_cast<int>(i));
@@ -55,10 +74,7 @@ ov::OutputVector convert_onnx_node(const ov::frontend::NodeContext& node) {
     inputs.push_back(input);
   }
   ops::DeformAttnParams params;
-  params.n_heads = node.get_attribute<int64_t>("n_heads");
-  params.n_levels = node.get_attribute<int64_t>("n_levels");
-  params.n_points = node.get_attribute<int64_t>("n_points");
-  params.spatial_shapes = node.get_attribute<std::vector<int64_t>>("spatial_shapes");
+  static_cast<ops::DeformSampleParams&>(params) = sample_params(node);
   params.token_scaling = node.get_attribute<int64_t>("token_scaling", 0) != 0;
   params.eps = node.get_attribute<float>("eps", 1e-6f);
   return std::make_shared<ScaledDeformAttn>(inputs, params)->outputs();
@@ -68,8 +84,12 @@ ov::OutputVector convert_onnx_node(const ov::frontend::NodeContext& node) {
 }  // namespace argus::openvino
 
 OPENVINO_CREATE_EXTENSIONS(std::vector<ov::Extension::Ptr>({
+    std::make_shared<ov::OpExtension<argus::openvino::MSDeformSample>>(),
     std::make_shared<ov::OpExtension<argus::openvino::ScaledDeformAttn>>(),
     std::make_shared<ov::frontend::onnx::ConversionExtension>(
-        argus::openvino::kOpType, argus::openvino::kDomain,
-        argus::openvino::convert_onnx_node),
+        argus::openvino::kSampleOpType, argus::openvino::kDomain,
+        argus::openvino::convert_sample_node),
+    std::make_shared<ov::frontend::onnx::ConversionExtension>(
+        argus::openvino::kFusedOpType, argus::openvino::kDomain,
+        argus::openvino::convert_fused_node),
 }));

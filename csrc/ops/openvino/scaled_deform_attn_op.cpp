@@ -25,7 +25,7 @@ ScaledDeformAttn::ScaledDeformAttn(const ov::OutputVector& inputs,
 }
 
 ops::DeformAttnParams ScaledDeformAttn::params() const {
-  return {n_heads_, n_levels_, n_points_, spatial_shapes_, token_scaling_ != 0, eps_};
+  return {{n_heads_, n_levels_, n_points_, spatial_shapes_}, token_scaling_ != 0, eps_};
 }
 
 void ScaledDeformAttn::validate_and_infer_types() {

@@ -61,6 +61,38 @@ def ms_deform_attn_core(value: torch.Tensor, shapes: SpatialShapes,
     return out.view(b, m * dh, q).transpose(1, 2)
 
 
+def ms_deform_sample(value: torch.Tensor, ref_points: torch.Tensor, offsets: torch.Tensor,
+                     logits: torch.Tensor, shapes: SpatialShapes, n_heads: int,
+                     n_points: int) -> torch.Tensor:
+    """The query-dependent core between the projections: softmax, locations, sampling.
+
+    What the ``ai.argus::MSDeformSample`` node computes (``docs/custom_ops.md``).
+
+    Args:
+        value: (B, S, M*Dh) projected values, head-major channels.
+        ref_points: (1 or B, Q, 2) normalised (x, y) reference of each query.
+        offsets: (B, Q, M*L*P*2) sampling offsets in pixels of each level, (m, l, p, x/y).
+        logits: (B, Q, M*L*P) attention logits, softmax-ed jointly over (l, p) per head.
+        shapes: per-level (h, w); L = ``len(shapes)``.
+        n_heads, n_points: M, P.
+
+    Returns:
+        (B, Q, M*Dh)
+    """
+    b, q, _ = offsets.shape
+    n_levels = len(shapes)
+    offsets = offsets.view(b, q, n_heads, n_levels, n_points, 2)
+    weights = logits.view(b, q, n_heads, n_levels * n_points).softmax(-1)
+    weights = weights.view(b, q, n_heads, n_levels, n_points)
+    # offsets are in pixels of each level: normalise by (w, h)
+    normalizer = torch.tensor([[w, h] for h, w in shapes], dtype=offsets.dtype,
+                              device=offsets.device)
+    locations = (ref_points[:, :, None, None, None, :]
+                 + offsets / normalizer[None, None, None, :, None, :])
+    return ms_deform_attn_core(value.view(b, value.shape[1], n_heads, -1), shapes, locations,
+                               weights)
+
+
 class MSDeformAttn(nn.Module):
     """Multi-scale deformable attention with Deformable DETR's initialisation.
 
@@ -118,17 +150,7 @@ class MSDeformAttn(nn.Module):
         """
         if len(shapes) != self.n_levels:
             raise ValueError(f"expected {self.n_levels} levels, got {len(shapes)}")
-        b, q, _ = query.shape
-        value = self.value_proj(feat).view(b, feat.shape[1], self.n_heads, -1)
-        offsets = self.sampling_offsets(query).view(
-            b, q, self.n_heads, self.n_levels, self.n_points, 2)
-        weights = self.attention_weights(query).view(
-            b, q, self.n_heads, self.n_levels * self.n_points)
-        weights = weights.softmax(-1).view(b, q, self.n_heads, self.n_levels, self.n_points)
-        # offsets are in pixels of each level: normalise by (w, h)
-        normalizer = torch.tensor([[w, h] for h, w in shapes], dtype=query.dtype,
-                                  device=query.device)
-        locations = (ref_points[:, :, None, :, None, :]
-                     + offsets / normalizer[None, None, None, :, None, :])
-        out = ms_deform_attn_core(value, shapes, locations, weights)
+        out = ms_deform_sample(self.value_proj(feat), ref_points[:, :, 0],
+                               self.sampling_offsets(query), self.attention_weights(query),
+                               shapes, self.n_heads, self.n_points)
         return self.output_proj(out)
