@@ -1,5 +1,5 @@
-// Checks of the fused ScaledDeformAttn kernel (no test framework: CTest runs this binary
-// and a non-zero exit code is a failure):
+// Checks of the MSDeformSample and fused ScaledDeformAttn kernels (no test framework: CTest
+// runs this binary and a non-zero exit code is a failure):
 // - the scalar kernel against a plain float64 implementation of docs/custom_ops.md, and
 //   every ISA this CPU has against the scalar kernel (<= 1e-5 in the scaled domain, see
 //   max_scaled_diff);
@@ -23,6 +23,7 @@
 #include "check.h"
 #include "core/status.h"
 #include "ops/isa.h"
+#include "ops/ms_deform_sample.h"
 #include "ops/scaled_deform_attn.h"
 
 namespace {
@@ -69,7 +70,7 @@ Node make_node(const Case& c, unsigned seed) {
   std::mt19937 gen(seed);
   Node n;
   const int64_t levels = static_cast<int64_t>(c.shapes.size()) / 2;
-  n.params = {c.heads, levels, c.points, c.shapes, c.token_scaling, 1e-6f};
+  n.params = {{c.heads, levels, c.points, c.shapes}, c.token_scaling, 1e-6f};
   n.batch = c.batch, n.queries = c.queries, n.d = c.channels, n.dv = c.heads * c.head_dim;
   n.s = 0;
   for (int64_t l = 0; l < levels; ++l) n.s += c.shapes[2 * l] * c.shapes[2 * l + 1];
@@ -271,6 +272,48 @@ const std::vector<Case>& cases() {
   return all;
 }
 
+// MSDeformSample on a case's queries: offsets and logits are the (float-rounded) projections
+// of the unscaled queries; the float64 reference samples with exactly those values.
+void check_sample_case(const Case& c) {
+  const Node n = make_node(c, 4321);
+  const auto& p = n.params;
+  const int64_t lp = p.n_heads * p.n_levels * p.n_points;
+  std::vector<float> offsets, logits;
+  std::vector<double> expected;
+  for (int64_t b = 0; b < n.batch; ++b) {
+    for (int64_t q = 0; q < n.queries; ++q) {
+      std::vector<double> x(n.d);
+      for (int64_t c2 = 0; c2 < n.d; ++c2) x[c2] = n.query[(b * n.queries + q) * n.d + c2];
+      std::vector<double> proj = project(n, x);
+      for (int64_t j = 0; j < 3 * lp; ++j) {
+        const float f = static_cast<float>(proj[j]);
+        proj[j] = f;
+        (j < 2 * lp ? offsets : logits).push_back(f);
+      }
+      std::vector<double> o(n.dv, 0.0);
+      for (int64_t m = 0; m < p.n_heads; ++m) sample_head(n, b, q, m, proj, o.data());
+      expected.insert(expected.end(), o.begin(), o.end());
+    }
+  }
+  for (Isa isa : argus::ops::supported_isas()) {
+    std::vector<float> out(expected.size(), std::numeric_limits<float>::quiet_NaN());
+    argus::ops::ms_deform_sample(n.value.data(), n.ref.data(), offsets.data(), logits.data(), p,
+                                 n.batch, n.queries, n.dv, out.data(), DeformAttnOptions{isa, 0});
+    const double err = max_abs_diff(out, expected);
+    std::printf("%-13s %-6s sample vs float64: %.3g\n", c.name, argus::ops::isa_name(isa), err);
+    CHECK(err <= 1e-5);
+  }
+  using argus::Status;
+  check_throws(Status::InvalidArgument, [&] {
+    argus::ops::ms_deform_sample(n.value.data(), n.ref.data(), offsets.data(), logits.data(), p,
+                                 n.batch, n.queries, n.dv + 1, nullptr);
+  }, "sample: Dv % M");
+  check_throws(Status::InvalidArgument, [&] {
+    argus::ops::ms_deform_sample(nullptr, n.ref.data(), offsets.data(), logits.data(), p, 1, 1,
+                                 n.dv, nullptr);
+  }, "sample: null value");
+}
+
 // Offsets of +-inf, NaN and 1e30 pixels: such points contribute nothing.
 void test_non_finite_offsets() {
   Node n = make_node({"nonfinite", 1, 4, 16, 2, 8, 2, {3, 3}, false, false}, 7);
@@ -388,6 +431,7 @@ void test_parallel_for() {
 
 int main() {
   for (const Case& c : cases()) check_case(c);
+  for (const Case& c : cases()) check_sample_case(c);
   test_non_finite_offsets();
   test_in_place_and_threads();
   test_validation();
@@ -397,6 +441,6 @@ int main() {
     std::fprintf(stderr, "%d check(s) failed\n", g_failures);
     return 1;
   }
-  std::printf("all scaled_deform_attn checks passed\n");
+  std::printf("all ms_deform_sample and scaled_deform_attn checks passed\n");
   return 0;
 }
