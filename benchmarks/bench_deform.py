@@ -1,30 +1,38 @@
-"""Fused ``ai.argus::ScaledDeformAttn`` (OpenVINO extension) vs the standard-op graph.
+"""The deformable attention's custom nodes (OpenVINO extension) vs the standard-op graph.
 
 Benchmarks, in OpenVINO on CPU at one precision (``--precision``: ``f32``, ``bf16`` or
-``int8``, the Session's precisions), the same model exported twice (``deform="standard"``: LayerNorm / MatMul / Softmax / GridSample ...;
-``deform="custom"``: one fused node per injector and extractor):
+``int8``, the Session's precisions), the same model exported three ways:
+
+- ``standard``: LayerNorm / MatMul / Softmax / GridSample ... (``deform="standard"``);
+- ``sample``: the sampling core of each attention as one ``ai.argus::MSDeformSample``, the
+  projections around it standard MatMuls (``deform="custom"``, what bundles hold);
+- ``fused``: each injector / extractor attention as one legacy
+  ``ai.argus::ScaledDeformAttn`` whose kernel runs its projections in f32
+  (``deform="custom-v1"``);
+
+timed
 
 - per interaction block: only the block's deformable attentions (the injector with token
   scaling, the extractor and, in the last block, the two extra extractors), fed with
   tensors of the real shapes: the ViT blocks and ConvFFNs around them are the same
-  standard ops in both graphs and are left out;
+  standard ops in every graph and are left out;
 - the whole backbone (``export_backbone``), images -> f4..f32.
 
 argus_base shapes, random weights (deformable attention made non-trivial as in the
 tests), batch 1. All numbers of one run come from one process, interleaved per graph
-pair; ratios are standard / fused (> 1: the fused node is faster).
+set; ratios are standard / custom (> 1: the custom node is faster).
 
-``--precision int8`` quantizes both graphs of each pair with the project's NNCF quantizer
-(``quantize_openvino``, the fused graph through the extension, as ``export/quantize.py``
+``--precision int8`` quantizes every graph with the project's NNCF quantizer
+(``quantize_openvino``, custom nodes through the extension, as ``export/quantize.py``
 does) on ``--calib`` random feeds of the real shapes, and runs them with OpenVINO's
-default float precision for the float parts, as the Session runs INT8 variants; the fused
-kernel itself computes in f32. The last column is then the cosine of the two graphs'
-outputs instead of max|diff|.
+default float precision for the float parts, as the Session runs INT8 variants; the
+custom kernels compute in f32. The agreement column is then the worst cosine of a custom
+graph's outputs against the standard graph's instead of max|diff|.
 
 Usage::
 
     python benchmarks/bench_deform.py [--size 448] [--runs 10] [--threads 2]
-        [--precision f32|bf16|int8] [--calib 4]
+        [--precision f32|bf16|int8] [--calib 4] [--graphs standard sample fused]
         [--extension PATH] [--profile] [--skip-backbone] [--workdir DIR --reuse]
 
 The extension is ``--extension``, else ``argus_edge._extensions.openvino_extension_path()``
@@ -51,27 +59,40 @@ from torch import nn
 from argus_edge import BackendUnavailableError
 from argus_edge._extensions import openvino_extension_name, openvino_extension_path
 from argus_edge.export import export_backbone
-from argus_edge.export.deform_op import CUSTOM_TRANSLATION_TABLE, _attention_call, spread_deform_init
+from argus_edge.export.deform_op import (
+    CUSTOM_TRANSLATION_TABLE,
+    _attention_call,
+    spread_deform_init,
+    use_custom_deform,
+)
 from argus_edge.training.models import PRESETS, Argus
 from argus_edge.training.models.adapter import token_scale
 from argus_edge.training.models.layers import reference_points
 
 
 # ----------------------------------------------------------------------------- graphs
+GRAPHS = {"standard": "standard", "sample": "custom", "fused": "custom-v1"}  # deform modes
+
+
 class BlockAttention(nn.Module):
-    """The deformable attentions of one interaction block, standard or custom op."""
+    """The deformable attentions of one interaction block.
+
+    ``fused``: each as the legacy ScaledDeformAttn op; otherwise as the block computes it
+    (standard ops, or MSDeformSample where ``block`` comes from a
+    ``use_custom_deform(model, "sample")`` copy).
+    """
 
     def __init__(self, block: nn.Module, grid: tuple[int, int],
-                 c_shapes: list[tuple[int, int]], custom: bool) -> None:
+                 c_shapes: list[tuple[int, int]], fused: bool) -> None:
         super().__init__()
-        self.block, self.grid, self.c_shapes, self.custom = block, grid, c_shapes, custom
+        self.block, self.grid, self.c_shapes, self.fused = block, grid, c_shapes, fused
         self.register_buffer("ref_vit", reference_points([grid]))
         self.register_buffer("ref_c", reference_points(c_shapes))
 
     def forward(self, x: torch.Tensor, c: torch.Tensor, feat: torch.Tensor):
         blk = self.block
         extractors = (blk.extractor, *blk.extra_extractors)
-        if self.custom:
+        if self.fused:
             x = _attention_call(blk.injector, x, self.ref_vit, c, self.c_shapes,
                                 gamma=blk.injector.gamma, token_scaling=blk.token_scaling)
             for ext in extractors:
@@ -108,11 +129,15 @@ def block_inputs(size: int, dim: int, seed: int = 1) -> dict[str, np.ndarray]:
             "feat": (20 * torch.randn(1, q, dim, generator=gen)).numpy()}
 
 
-def export_block(model: Argus, index: int, size: int, custom: bool, path: Path,
+def export_block(model: Argus, index: int, size: int, graph: str, path: Path,
                  inputs: dict[str, np.ndarray]) -> Path:
     grid = (size // 16, size // 16)
     c_shapes = [(size // 8, size // 8), grid, (size // 32, size // 32)]
-    module = BlockAttention(model.adapter.interactions[index], grid, c_shapes, custom).eval()
+    if graph == "sample":
+        model = use_custom_deform(model, "sample")
+    module = BlockAttention(model.adapter.interactions[index], grid, c_shapes,
+                            graph == "fused").eval()
+    custom = graph != "standard"
     args = tuple(torch.from_numpy(v) for v in inputs.values())
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
@@ -184,21 +209,34 @@ def find_extension(given: Path | None) -> Path:
         raise
 
 
+def _cosine(a, b) -> float:
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
 def check_same(compiled: dict, feeds: dict, precision: str) -> str:
-    """max|diff| of the two graphs' outputs (f32), or their worst output cosine."""
-    outs = [c(feeds) for c in compiled.values()]
+    """Per custom graph: max|diff| of its outputs against the standard graph's (f32), or
+    their worst cosine."""
+    outs = {k: c(feeds) for k, c in compiled.items()}
     names = [port.get_any_name() for port in next(iter(compiled.values())).outputs]
-    if precision == "f32":
-        return f"{max(float(np.abs(outs[0][n] - outs[1][n]).max()) for n in names):.2g}"
-    cos = [float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))) for a, b in
-           ((np.asarray(outs[0][n], np.float64).ravel(), np.asarray(outs[1][n], np.float64).ravel())
-            for n in names)]
-    return f"cos {min(cos):.4f}"
+    std = outs["standard"]
+    parts = []
+    for k, out in outs.items():
+        if k == "standard":
+            continue
+        if precision == "f32":
+            parts.append(f"{k} {max(float(np.abs(out[n] - std[n]).max()) for n in names):.2g}")
+        else:
+            parts.append(f"{k} cos {min(_cosine(out[n], std[n]) for n in names):.4f}")
+    return ", ".join(parts)
 
 
 def report(name: str, times: dict[str, list[float]], err: str) -> None:
-    std, fused = statistics.median(times["standard"]), statistics.median(times["fused"])
-    print(f"{name:<22} {std:10.2f} {fused:10.2f} {std / fused:8.2f}x   {err}", flush=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    cells = "".join(f" {med[k]:10.2f}" for k in GRAPHS if k in med)
+    ratios = "".join(f" {med['standard'] / med[k]:8.2f}x" for k in GRAPHS
+                     if k in med and k != "standard")
+    print(f"{name:<22}{cells}{ratios}   {err}", flush=True)
 
 
 def run_graphs(core, name, paths, feeds, args, calib_feeds=None) -> None:
@@ -226,6 +264,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--calib", type=int, default=4, help="calibration feeds for --precision int8")
     p.add_argument("--extension", type=Path, default=None)
     p.add_argument("--blocks", type=int, nargs="*", default=[0, 1, 2, 3])
+    p.add_argument("--graphs", nargs="+", choices=list(GRAPHS), default=list(GRAPHS),
+                   help="graphs to time (standard is always timed: the ratios' base)")
     p.add_argument("--skip-backbone", action="store_true")
     p.add_argument("--profile", action="store_true", help="print ms per layer type")
     p.add_argument("--workdir", type=Path, default=None, help="keep the ONNX files here")
@@ -245,23 +285,24 @@ def main(argv=None) -> int:
     print(f"argus_base {args.size}x{args.size}, batch 1, OpenVINO {ov.__version__} "
           f"{args.precision}, "
           f"{args.threads} threads, {args.runs} runs (median ms); extension {extension}")
-    print(f"{'graph':<22} {'standard':>10} {'fused':>10} {'ratio':>9}   "
-          f"{'max|diff|' if args.precision == 'f32' else 'agreement'}", flush=True)
+    graphs = ["standard", *(g for g in GRAPHS if g in args.graphs and g != "standard")]
+    print(f"{'graph':<22}" + "".join(f" {g:>10}" for g in graphs)
+          + "".join(f" {'std/' + g:>9}" for g in graphs[1:])
+          + f"   {'max|diff|' if args.precision == 'f32' else 'agreement'}", flush=True)
     feeds = block_inputs(args.size, model.cfg.vit.embed_dim)
     calib = [block_inputs(args.size, model.cfg.vit.embed_dim, seed=10 + i)
              for i in range(args.calib)]
     for i in args.blocks:
-        paths = {k: work / f"block{i}_{k}_{args.size}.onnx" for k in ("standard", "fused")}
-        for k, p in paths.items():
+        paths = {g: work / f"block{i}_{g}_{args.size}.onnx" for g in graphs}
+        for g, p in paths.items():
             if not (args.reuse and p.exists()):
-                export_block(model, i, args.size, k == "fused", p, feeds)
+                export_block(model, i, args.size, g, p, feeds)
         run_graphs(core, f"interaction block {i}", paths, feeds, args, calib)
     if not args.skip_backbone:
-        paths = {k: work / f"backbone_{k}_{args.size}.onnx" for k in ("standard", "fused")}
-        for k, p in paths.items():
+        paths = {g: work / f"backbone_{g}_{args.size}.onnx" for g in graphs}
+        for g, p in paths.items():
             if not (args.reuse and p.exists()):
-                export_backbone(model, (args.size, args.size), p,
-                                deform="custom" if k == "fused" else "standard")
+                export_backbone(model, (args.size, args.size), p, deform=GRAPHS[g])
         feeds, *calib = [image_inputs(model, args.size, seed) for seed in range(2, 3 + args.calib)]
         run_graphs(core, "backbone", paths, feeds, args, calib)
     return 0

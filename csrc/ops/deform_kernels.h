@@ -28,7 +28,8 @@ struct SampleArgs {
   const int64_t* level_starts;  // first value row of each level
   int64_t rows, heads, levels, points, head_dim;
   float* out;                  // rows x Dv, head-major channels
-  float* softmax;              // L·P floats of scratch
+  float* softmax;              // 5·L·P floats of scratch (weights, then corner weights)
+  const float** corner_rows;   // 4·L·P pointers of scratch
   const float* zeros;          // head_dim zeros (the value of a corner outside the map)
 };
 

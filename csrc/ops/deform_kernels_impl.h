@@ -149,20 +149,44 @@ void gemm_bias(const float* a, int64_t rows, int64_t k, const float* panels, con
   }
 }
 
-// acc[0, n) += Σ_i w[i] · rows[i][0, n) over the four bilinear corners.
-inline void axpy4(float* acc, const float* const rows[4], const float w[4], int64_t n) {
-  const VT w0 = V::set1(w[0]), w1 = V::set1(w[1]), w2 = V::set1(w[2]), w3 = V::set1(w[3]);
+// acc[0, n) = Σ_i w[i] · rows[i][0, n) over `count` corners. Two vectors of channels per
+// pass, each with two partial sums (four independent FMA chains), kept in registers over
+// all corners: a head's samples are written once.
+inline void weighted_rows(const float* const* rows, const float* w, int64_t count, int64_t n,
+                          float* acc) {
   int64_t c = 0;
+  for (; c + 2 * W <= n; c += 2 * W) {
+    VT a0 = V::zero(), a1 = V::zero(), b0 = V::zero(), b1 = V::zero();
+    int64_t i = 0;
+    for (; i + 2 <= count; i += 2) {
+      const VT w0 = V::set1(w[i]), w1 = V::set1(w[i + 1]);
+      a0 = V::fmadd(w0, V::load(rows[i] + c), a0);
+      a1 = V::fmadd(w0, V::load(rows[i] + c + W), a1);
+      b0 = V::fmadd(w1, V::load(rows[i + 1] + c), b0);
+      b1 = V::fmadd(w1, V::load(rows[i + 1] + c + W), b1);
+    }
+    if (i < count) {
+      const VT w0 = V::set1(w[i]);
+      a0 = V::fmadd(w0, V::load(rows[i] + c), a0);
+      a1 = V::fmadd(w0, V::load(rows[i] + c + W), a1);
+    }
+    V::store(acc + c, V::add(a0, b0));
+    V::store(acc + c + W, V::add(a1, b1));
+  }
   for (; c + W <= n; c += W) {
-    VT t = V::load(acc + c);
-    t = V::fmadd(w0, V::load(rows[0] + c), t);
-    t = V::fmadd(w1, V::load(rows[1] + c), t);
-    t = V::fmadd(w2, V::load(rows[2] + c), t);
-    t = V::fmadd(w3, V::load(rows[3] + c), t);
-    V::store(acc + c, t);
+    VT a0 = V::zero(), b0 = V::zero();
+    int64_t i = 0;
+    for (; i + 2 <= count; i += 2) {
+      a0 = V::fmadd(V::set1(w[i]), V::load(rows[i] + c), a0);
+      b0 = V::fmadd(V::set1(w[i + 1]), V::load(rows[i + 1] + c), b0);
+    }
+    if (i < count) a0 = V::fmadd(V::set1(w[i]), V::load(rows[i] + c), a0);
+    V::store(acc + c, V::add(a0, b0));
   }
   for (; c < n; ++c) {
-    acc[c] += w[0] * rows[0][c] + w[1] * rows[1][c] + w[2] * rows[2][c] + w[3] * rows[3][c];
+    float t = 0.0f;
+    for (int64_t i = 0; i < count; ++i) t += w[i] * rows[i][c];
+    acc[c] = t;
   }
 }
 
@@ -178,35 +202,37 @@ inline void softmax(const float* z, int64_t n, float* a) {
   for (int64_t i = 0; i < n; ++i) a[i] = a[i] / total;
 }
 
-// One sampling point at pixel coordinates (x, y) of a h x w level, inside the open
-// range (-1, w) x (-1, h); `level` points at channel m·Dh of the level's first pixel.
-// A corner outside the map reads the zero row (zero padding).
-inline void sample_point(const SampleArgs& s, const float* level, int64_t h, int64_t w,
-                         float x, float y, float weight, float* acc) {
+// The four bilinear corners of one sampling point at pixel coordinates (x, y) of a h x w
+// level, inside the open range (-1, w) x (-1, h): appended to rows / wts at `at` as row
+// pointers and weights. `level` points at channel m·Dh of the level's first pixel; a
+// corner outside the map reads the zero row (zero padding). Since -1 < x < w, x0 + 1 >= 0
+// and x0 < w always hold: only x0 >= 0 and x0 + 1 < w (and the same for y) are tested.
+inline int64_t add_corners(const float* level, int64_t h, int64_t w, int64_t dv,
+                           const float* zeros, float x, float y, float weight,
+                           const float** rows, float* wts, int64_t at) {
   const float fx0 = __builtin_floorf(x), fy0 = __builtin_floorf(y);
   const int64_t x0 = static_cast<int64_t>(fx0), y0 = static_cast<int64_t>(fy0);
   const float fx = x - fx0, fy = y - fy0;
-  const int64_t dv = s.heads * s.head_dim;
-  const float corner_w[4] = {(1.0f - fx) * (1.0f - fy), fx * (1.0f - fy), (1.0f - fx) * fy,
-                             fx * fy};
-  const float* rows[4];
-  float wts[4];
-  for (int i = 0; i < 4; ++i) {
-    const int64_t xi = x0 + (i & 1), yi = y0 + (i >> 1);
-    const bool inside = xi >= 0 && xi < w && yi >= 0 && yi < h;
-    rows[i] = inside ? level + (yi * w + xi) * dv : s.zeros;
-    wts[i] = weight * corner_w[i];
-  }
-  axpy4(acc, rows, wts, s.head_dim);
+  const bool left = x0 >= 0, right = x0 + 1 < w, top = y0 >= 0, bottom = y0 + 1 < h;
+  const int64_t i00 = y0 * w + x0;  // may be -1 - w: a pointer is formed only when inside
+  rows[at] = (top & left) ? level + i00 * dv : zeros;
+  rows[at + 1] = (top & right) ? level + (i00 + 1) * dv : zeros;
+  rows[at + 2] = (bottom & left) ? level + (i00 + w) * dv : zeros;
+  rows[at + 3] = (bottom & right) ? level + (i00 + w + 1) * dv : zeros;
+  wts[at] = weight * ((1.0f - fx) * (1.0f - fy));
+  wts[at + 1] = weight * (fx * (1.0f - fy));
+  wts[at + 2] = weight * ((1.0f - fx) * fy);
+  wts[at + 3] = weight * (fx * fy);
+  return at + 4;
 }
 
 void sample_head(const SampleArgs& s, int64_t r, int64_t m) {
   const int64_t lp = s.levels * s.points;
   softmax(s.logits + r * s.ld_logits + m * lp, lp, s.softmax);
-  float* acc = s.out + r * s.heads * s.head_dim + m * s.head_dim;
-  for (int64_t c = 0; c < s.head_dim; ++c) acc[c] = 0.0f;
+  float* corner_w = s.softmax + lp;
   const float rx = s.ref[2 * r], ry = s.ref[2 * r + 1];
   const int64_t dv = s.heads * s.head_dim;
+  int64_t count = 0;
   for (int64_t l = 0; l < s.levels; ++l) {
     const int64_t h = s.shapes[2 * l], w = s.shapes[2 * l + 1];
     const float hf = static_cast<float>(h), wf = static_cast<float>(w);
@@ -217,9 +243,12 @@ void sample_head(const SampleArgs& s, int64_t r, int64_t m) {
       const float x = (rx + off[2 * p] / wf) * wf - 0.5f;
       const float y = (ry + off[2 * p + 1] / hf) * hf - 0.5f;
       if (!(x > -1.0f && x < wf && y > -1.0f && y < hf)) continue;  // also NaN
-      sample_point(s, level, h, w, x, y, s.softmax[l * s.points + p], acc);
+      count = add_corners(level, h, w, dv, s.zeros, x, y, s.softmax[l * s.points + p],
+                          s.corner_rows, corner_w, count);
     }
   }
+  weighted_rows(s.corner_rows, corner_w, count, s.head_dim,
+                s.out + r * s.heads * s.head_dim + m * s.head_dim);
 }
 
 void sample(const SampleArgs& s) {

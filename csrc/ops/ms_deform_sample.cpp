@@ -84,7 +84,9 @@ void ms_deform_sample(const float* value, const float* reference_points, const f
   const int threads = options.num_threads > 0 ? options.num_threads : default_num_threads();
   const int64_t blocks = (queries + kBlockRows - 1) / kBlockRows;
   parallel_for(static_cast<size_t>(batch * blocks), threads, [&](size_t begin, size_t end) {
-    std::vector<float> scratch(static_cast<size_t>(lp / m + dv / m), 0.0f);  // softmax, zeros
+    const int64_t per_head = lp / m;
+    std::vector<float> scratch(static_cast<size_t>(5 * per_head + dv / m), 0.0f);
+    std::vector<const float*> corner_rows(static_cast<size_t>(4 * per_head));
     for (size_t t = begin; t < end; ++t) {
       const int64_t b = static_cast<int64_t>(t) / blocks;
       const int64_t q0 = static_cast<int64_t>(t) % blocks * kBlockRows;
@@ -93,7 +95,8 @@ void ms_deform_sample(const float* value, const float* reference_points, const f
           offsets + row * 2 * lp, 2 * lp, logits + row * lp, lp, reference_points + 2 * q0,
           value + b * s * dv, params.spatial_shapes.data(), starts.data(),
           std::min(kBlockRows, queries - q0), m, params.n_levels, params.n_points, dv / m,
-          output + row * dv, scratch.data(), scratch.data() + lp / m};
+          output + row * dv, scratch.data(), corner_rows.data(),
+          scratch.data() + 5 * per_head};
       k.sample(args);
     }
   });

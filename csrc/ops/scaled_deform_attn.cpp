@@ -122,7 +122,8 @@ struct BlockBuffers {
     const int64_t head_dim = w.value_channels() / p.n_heads;
     const int64_t sizes[] = {kBlockRows * w.channels(), kBlockRows * w.proj_cols(),
                              kBlockRows * w.value_channels(), kBlockRows * w.out_cols(),
-                             p.n_levels * p.n_points, head_dim};
+                             5 * p.n_levels * p.n_points, head_dim};
+    corner_rows.resize(static_cast<size_t>(4 * p.n_levels * p.n_points));
     int64_t total = 0;
     for (int64_t s : sizes) total += s;
     storage.assign(static_cast<size_t>(total), 0.0f);
@@ -134,6 +135,7 @@ struct BlockBuffers {
     }
   }
   std::vector<float> storage;
+  std::vector<const float*> corner_rows;
   float *normed, *proj, *sampled, *attn, *softmax, *zeros;
 };
 
@@ -160,7 +162,8 @@ void run_block(const Kernels& k, const RunArgs& a, int64_t b, int64_t q0, BlockB
   detail::SampleArgs s{buf.proj, w.proj_cols(), buf.proj + 2 * lp, w.proj_cols(), a.ref + 2 * q0,
                        a.value + b * w.value_tokens() * dv, p.spatial_shapes.data(),
                        w.level_starts().data(), rows, p.n_heads, p.n_levels, p.n_points,
-                       dv / p.n_heads, buf.sampled, buf.softmax, buf.zeros};
+                       dv / p.n_heads, buf.sampled, buf.softmax, buf.corner_rows.data(),
+                       buf.zeros};
   k.sample(s);
   k.gemm_bias(buf.sampled, rows, dv, w.out_panels(), w.out_bias(), w.out_cols(), buf.attn);
   k.residual(query, buf.attn, w.out_cols(), w.gamma(), scale, rows, d,
