@@ -91,10 +91,32 @@ def test_custom_deform_bundle_is_refused_by_engines_without_the_kernel(tiny_cust
     path = tiny_custom_bundle
     with read_bundle(path) as b:
         graph = b.graphs[f"backbone_{_size(TINY_IMAGE_SIZE)}"]
-        assert graph["custom_ops"] == ["ai.argus::ScaledDeformAttn"]
+        assert graph["custom_ops"] == ["ai.argus::MSDeformSample"]
     report = validate_bundle(path, tiny_checkpoint)
-    assert any("ScaledDeformAttn" in s for s in report.skipped)
+    assert any("MSDeformSample" in s for s in report.skipped)
     assert report.checks and all(c.ok for c in report.checks)  # the head still validates
+
+
+@pytest.mark.openvino
+def test_bundle_with_the_legacy_fused_node_still_runs(tiny_checkpoint, tiny_custom_bundle,
+                                                      tmp_path):
+    """Bundles of argus-edge 0.2 hold ai.argus::ScaledDeformAttn: the Session still runs
+    them, with the numbers of the MSDeformSample bundle."""
+    from skimage import data
+
+    from argus_edge import Session
+    from argus_edge._extensions import openvino_extension_path
+
+    openvino_extension_path()  # the kernel is required here, not optional
+    legacy = export_bundle(tiny_checkpoint, tmp_path / "legacy.engine", ExportOptions(
+        tasks=("sem",), variants=("openvino-fp32",), deform="custom-v1"))
+    with read_bundle(legacy) as b:
+        (graph,) = [g for g in b.graphs.values() if g["role"] == "backbone"]
+        assert graph["custom_ops"] == ["ai.argus::ScaledDeformAttn"]
+    image = np.ascontiguousarray(data.astronaut()[::8, ::8])
+    old = Session(legacy, backend="openvino").run(image, tasks=["sem"]).sem
+    new = Session(tiny_custom_bundle, backend="openvino").run(image, tasks=["sem"]).sem
+    assert (old.labels == new.labels).mean() >= 0.999
 
 
 def test_flipped_bytes_anywhere_are_typed_errors(tiny_bundle, tmp_path, capsys):

@@ -1,9 +1,10 @@
-"""INT8 graphs that keep the fused deformable attention.
+"""INT8 graphs that keep the deformable attention's custom node.
 
-A bundle exported with ``deform="custom"`` (the ``ai.argus::ScaledDeformAttn`` node) is
+A bundle exported with ``deform="custom"`` (``ai.argus::MSDeformSample`` nodes) is
 quantized by the INT8 backends that can (NNCF through libargus's OpenVINO extension): the
 gate measures it against the FP32 custom-node graph run on the same extension, the INT8 IR
-keeps the node (the fused kernel runs float, everything around it INT8), and the Session
+keeps the node (its kernel runs float; the attention's projections around it and
+everything else are INT8), and the Session
 runs it at ``precision="int8"``. Backends that cannot run the node are refused with a
 clear error, and are left out of the default set for such graphs.
 """
@@ -24,7 +25,7 @@ from argus_edge import Session, read_bundle  # noqa: E402
 
 @pytest.fixture(scope="module")
 def custom_bundle(tiny_checkpoint, tmp_path_factory) -> Path:
-    """The tiny model's sem task with the fused node, as ONNX (to quantize) and IR."""
+    """The tiny model's sem task with the custom node, as ONNX (to quantize) and IR."""
     from argus_edge.export.bundle_export import ExportOptions, export_bundle
 
     return export_bundle(tiny_checkpoint, tmp_path_factory.mktemp("fused") / "custom.engine",
@@ -51,23 +52,33 @@ def _image() -> np.ndarray:
     return np.ascontiguousarray(data.astronaut()[::4, ::4])
 
 
-def test_int8_bundle_keeps_the_fused_node(int8_bundle, tmp_path):
+def test_int8_bundle_keeps_the_custom_node(int8_bundle, tmp_path):
     assert int8_bundle.name.endswith(".openvino-int8.engine")
     with read_bundle(int8_bundle) as b:
         (backbone,) = [g for g in b.graphs.values() if g["role"] == "backbone"]
-        assert backbone["custom_ops"] == ["ai.argus::ScaledDeformAttn"]
+        assert backbone["custom_ops"] == ["ai.argus::MSDeformSample"]
         variant = backbone["variants"]["openvino-int8"]
         assert variant["gate"]["passed"]
-        xml = b.blob_to_file(variant["blobs"]["xml"], tmp_path / "backbone.xml").read_text()
+        xml_path = b.blob_to_file(variant["blobs"]["xml"], tmp_path / "backbone.xml")
+        b.blob_to_file(variant["blobs"]["bin"], tmp_path / "backbone.bin")
         report = bytes(b.blob("quantization_report.json")).decode()
-    assert 'type="ScaledDeformAttn"' in xml and 'type="FakeQuantize"' in xml
-    assert "run float inside their fused kernels" in report
+    xml = xml_path.read_text()
+    assert 'type="MSDeformSample"' in xml and 'type="FakeQuantize"' in xml
+    assert "run float inside their kernels" in report
+    # the attention's output projection (fed by the node) is quantized: the node's output
+    # reaches a FakeQuantize
+    from argus_edge.export.quantization.openvino_ptq import to_openvino
+    model = to_openvino(xml_path)
+    nodes = [op for op in model.get_ops() if op.get_type_name() == "MSDeformSample"]
+    consumers = {t.get_node().get_type_name() for n in nodes
+                 for t in n.output(0).get_target_inputs()}
+    assert "FakeQuantize" in consumers, consumers
     # the report reads the method back from the IR, custom node and all
     methods = json.loads(report)["backends"]["openvino"]["methods"]
     assert any(g.startswith("backbone") for g in methods)
 
 
-def test_session_runs_int8_with_the_fused_kernel(int8_bundle, custom_bundle):
+def test_session_runs_int8_with_the_custom_kernel(int8_bundle, custom_bundle):
     image = _image()
     int8 = Session(int8_bundle, precision="int8")
     fp32 = Session(custom_bundle, backend="openvino")

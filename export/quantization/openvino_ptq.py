@@ -71,7 +71,7 @@ def _ov():
 
 def openvino_extensions(model: onnx.ModelProto) -> list[str]:
     """The OpenVINO extension libraries ``model``'s custom nodes need: libargus's for
-    ``ai.argus`` nodes (the fused kernels), none for a standard-op graph.
+    ``ai.argus`` nodes (their kernels), none for a standard-op graph.
 
     Raises:
         BackendUnavailableError: the graph has custom nodes and libargus's OpenVINO

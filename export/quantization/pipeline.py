@@ -244,7 +244,7 @@ def _gate_loop(ctx: _Context, backend: Int8Backend, gate: Gate, tasks) -> Backen
     result.float_layers = _float_layers(ctx, restored)
     result.float_op_types = _float_op_types(ctx)
     result.notes += backend.notes(unmappable, ctx.precision_hint)
-    result.notes += [f"{g}: custom nodes {', '.join(ops)} run float inside their fused "
+    result.notes += [f"{g}: custom nodes {', '.join(ops)} run float inside their "
                      f"kernels; the layers around them are quantized. No per-layer ranking "
                      f"(ONNX Runtime cannot run the graph), so the gate restores none of its "
                      f"layers" for g, ops in ctx.custom.items()]
