@@ -203,17 +203,19 @@ inline void softmax(const float* z, int64_t n, float* a) {
 }
 
 // The four bilinear corners of one sampling point at pixel coordinates (x, y) of a h x w
-// level, inside the open range (-1, w) x (-1, h): appended to rows / wts at `at` as row
+// level, inside the open range (-1, w) x (-1, h) or at (-2, -2): appended to rows / wts at `at` as row
 // pointers and weights. `level` points at channel m·Dh of the level's first pixel; a
-// corner outside the map reads the zero row (zero padding). Since -1 < x < w, x0 + 1 >= 0
-// and x0 < w always hold: only x0 >= 0 and x0 + 1 < w (and the same for y) are tested.
+// corner outside the map reads the zero row (zero padding). (x, y) = (-2, -2) puts every
+// corner outside.
 inline int64_t add_corners(const float* level, int64_t h, int64_t w, int64_t dv,
                            const float* zeros, float x, float y, float weight,
                            const float** rows, float* wts, int64_t at) {
   const float fx0 = __builtin_floorf(x), fy0 = __builtin_floorf(y);
   const int64_t x0 = static_cast<int64_t>(fx0), y0 = static_cast<int64_t>(fy0);
   const float fx = x - fx0, fy = y - fy0;
-  const bool left = x0 >= 0, right = x0 + 1 < w, top = y0 >= 0, bottom = y0 + 1 < h;
+  // x0 < w and y0 < h hold for any x < w, y < h
+  const bool left = x0 >= 0, right = (x0 + 1 >= 0) & (x0 + 1 < w);
+  const bool top = y0 >= 0, bottom = (y0 + 1 >= 0) & (y0 + 1 < h);
   const int64_t i00 = y0 * w + x0;  // may be -1 - w: a pointer is formed only when inside
   rows[at] = (top & left) ? level + i00 * dv : zeros;
   rows[at + 1] = (top & right) ? level + (i00 + 1) * dv : zeros;
@@ -240,9 +242,15 @@ void sample_head(const SampleArgs& s, int64_t r, int64_t m) {
     const float* off = s.offsets + r * s.ld_offsets + (m * s.levels + l) * s.points * 2;
     for (int64_t p = 0; p < s.points; ++p) {
       // grid_sample(align_corners=False): pixel = loc · size − 0.5, loc = ref + Δ / size
-      const float x = (rx + off[2 * p] / wf) * wf - 0.5f;
-      const float y = (ry + off[2 * p + 1] / hf) * hf - 0.5f;
-      if (!(x > -1.0f && x < wf && y > -1.0f && y < hf)) continue;  // also NaN
+      float x = (rx + off[2 * p] / wf) * wf - 0.5f;
+      float y = (ry + off[2 * p + 1] / hf) * hf - 0.5f;
+      // A point outside (-1, w) x (-1, h), or NaN, contributes 0: moved to (-2, -2), where
+      // all four corners read the zero row. A select, not a branch: offsets are data, and
+      // a mispredicted branch at the end of this dependency chain costs more than four
+      // FMAs with zeros.
+      const bool inside = (x > -1.0f) & (x < wf) & (y > -1.0f) & (y < hf);
+      x = inside ? x : -2.0f;
+      y = inside ? y : -2.0f;
       count = add_corners(level, h, w, dv, s.zeros, x, y, s.softmax[l * s.points + p],
                           s.corner_rows, corner_w, count);
     }
