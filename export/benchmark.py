@@ -5,7 +5,7 @@
     argus-edge bench --engines ort-fp32 ov-f32 session --tasks det sem
 
 PyTorch eager FP32, ONNX Runtime FP32 / INT8 (QDQ), OpenVINO f32 / bf16 / INT8 (NNCF)
-and the argus-edge Session (OpenVINO + fused deformable attention), each for every task
+and the argus-edge Session (OpenVINO + the MSDeformSample kernel), each for every task
 alone, for all tasks with the backbone run once and for all tasks as separate models.
 Random weights; every configuration in its own process; median and p90 latency,
 throughput (batch 1), peak RSS, GFLOPs and achieved GFLOP/s. Writes ``bench.json``,

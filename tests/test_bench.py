@@ -116,7 +116,7 @@ def test_report_renders_unavailable_and_failed_rows(tmp_path):
     results = {"meta": {"model": "m", "size": 64, "threads": 1, "runs": 3, "warmup": 0,
                         "machine": "x", "versions": "y"}, "gflops": {}, "rows": rows}
     md = markdown(results)
-    assert "| argus-edge Session | FP32 IR + fused deform | unavailable: no extension |" in md
+    assert "| argus-edge Session | FP32 IR + deform kernel | unavailable: no extension |" in md
     # no peak measured here: "% of peak" is "–"
     assert "| ONNX Runtime | FP32 | 1.0 | 1.5 | 1,000.00 | 100 | 1.0 | 1,000.0 | – | 3.00× |" in md
     assert "| ONNX Runtime | FP32 | 2.0 | 3.0 | 1.50× | 120 | 200 | 1.67× |" in md
@@ -143,9 +143,9 @@ def test_report_compares_the_best_session_with_the_raw_engines():
     rows[-1]["images_per_step"] = 4  # a throughput row is not a latency candidate
     md = markdown({"meta": {"model": "m", "size": 64, "threads": 1, "runs": 1, "warmup": 0,
                             "machine": "x", "versions": "y"}, "gflops": {}, "rows": rows})
-    assert ("| det+cls (backbone once) | INT8 (NNCF) + fused deform | 8.0 | 5.00× "
+    assert ("| det+cls (backbone once) | INT8 (NNCF) + deform kernel | 8.0 | 5.00× "
             "| OpenVINO INT8 (NNCF) | 10.0 | 1.25× | 280 | 300 | 5.0 % |") in md
-    assert "INT8 (NNCF) + fused deform (INT8 gate FAILED, see below)" in md
+    assert "INT8 (NNCF) + deform kernel (INT8 gate FAILED, see below)" in md
     assert "accept_failed_gate): x" in md
 
 

@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "core/parallel.h"
 #include "core/status.h"
 
 namespace argus::kernels {
@@ -231,15 +232,18 @@ void resize_two_stage(const float* src, int64_t planes, const TwoStageAxis& y,
   if (src == nullptr || dst == nullptr) {
     throw Error(Status::InvalidArgument, "two-stage resize: null pointer");
   }
-  std::vector<float> scratch(static_cast<size_t>(x.in));
   const int64_t in_plane = static_cast<int64_t>(y.in) * x.in;
   const int64_t out_plane = static_cast<int64_t>(y.out) * x.out;
-  for (int64_t p = 0; p < planes; ++p) {
-    for (int r = 0; r < y.out; ++r) {
+  // (plane, row) pairs are independent: split over threads.
+  parallel_for(static_cast<size_t>(planes * y.out), 0, [&](size_t begin, size_t end) {
+    std::vector<float> scratch(static_cast<size_t>(x.in));
+    for (size_t t = begin; t < end; ++t) {
+      const int64_t p = static_cast<int64_t>(t) / y.out;
+      const int r = static_cast<int>(static_cast<int64_t>(t) % y.out);
       two_stage_row(src + p * in_plane, x.in, ty, tx, r, x.out, scratch.data(),
                     dst + p * out_plane + static_cast<int64_t>(r) * x.out);
     }
-  }
+  });
 }
 
 void argmax_two_stage(const float* logits, int64_t c, const TwoStageAxis& y,
@@ -252,17 +256,21 @@ void argmax_two_stage(const float* logits, int64_t c, const TwoStageAxis& y,
     throw Error(Status::InvalidArgument, "argmax_two_stage: null pointer");
   }
   const int64_t in_plane = static_cast<int64_t>(y.in) * x.in;
-  std::vector<float> scratch(static_cast<size_t>(x.in)), row(static_cast<size_t>(x.out)),
-      best(static_cast<size_t>(x.out));
-  for (int r = 0; r < y.out; ++r) {
-    int32_t* lab = labels + static_cast<int64_t>(r) * x.out;
-    two_stage_row(logits, x.in, ty, tx, r, x.out, scratch.data(), best.data());
-    std::fill(lab, lab + x.out, 0);
-    for (int64_t k = 1; k < c; ++k) {
-      two_stage_row(logits + k * in_plane, x.in, ty, tx, r, x.out, scratch.data(), row.data());
-      take_max(row.data(), k, x.out, best.data(), lab);
+  // Output rows are independent: split over threads (each row's arithmetic is unchanged).
+  parallel_for(static_cast<size_t>(y.out), 0, [&](size_t begin, size_t end) {
+    std::vector<float> scratch(static_cast<size_t>(x.in)), row(static_cast<size_t>(x.out)),
+        best(static_cast<size_t>(x.out));
+    for (int r = static_cast<int>(begin); r < static_cast<int>(end); ++r) {
+      int32_t* lab = labels + static_cast<int64_t>(r) * x.out;
+      two_stage_row(logits, x.in, ty, tx, r, x.out, scratch.data(), best.data());
+      std::fill(lab, lab + x.out, 0);
+      for (int64_t k = 1; k < c; ++k) {
+        two_stage_row(logits + k * in_plane, x.in, ty, tx, r, x.out, scratch.data(),
+                      row.data());
+        take_max(row.data(), k, x.out, best.data(), lab);
+      }
     }
-  }
+  });
 }
 
 }  // namespace argus::kernels

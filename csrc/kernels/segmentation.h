@@ -42,12 +42,14 @@ struct TwoStageAxis {
 };
 
 // (planes, y.in, x.in) -> (planes, y.out, x.out). Throws Error(InvalidArgument) on bad
-// axes or null pointers.
+// axes or null pointers. Rows run on argus::parallel_for (default_num_threads(); results
+// do not depend on the thread count).
 void resize_two_stage(const float* src, int64_t planes, const TwoStageAxis& y,
                       const TwoStageAxis& x, float* dst);
 
 // (c, y.in, x.in) logits -> (y.out, x.out) int32 labels: argmax over channels of the
-// two-stage resized logits (ties and NaN as semantic_argmax).
+// two-stage resized logits (ties and NaN as semantic_argmax). Rows run on
+// argus::parallel_for, as resize_two_stage.
 void argmax_two_stage(const float* logits, int64_t c, const TwoStageAxis& y,
                       const TwoStageAxis& x, int32_t* labels);
 

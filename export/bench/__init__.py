@@ -1,7 +1,7 @@
 """``argus-edge bench``: one model, every engine, in one run.
 
 PyTorch eager FP32, ONNX Runtime FP32 and INT8, OpenVINO f32 / bf16 / INT8 and the
-argus-edge Session (OpenVINO with the fused deformable-attention kernel), each for single
+argus-edge Session (OpenVINO with the MSDeformSample deformable-attention kernel), each for single
 tasks, for several tasks sharing one backbone run and for the same tasks as separate
 models. Every configuration is timed in its own process (latency, throughput, peak RSS);
 GFLOPs come from the PyTorch model. The methodology is in ``docs/benchmarks.md``.

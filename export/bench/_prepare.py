@@ -167,13 +167,13 @@ def prepare(model: Argus, size: int, tasks: Sequence[str], engines: Sequence[Eng
 def _prepare_sessions(prepared: Prepared, model: Argus, size: int, tasks: Sequence[str],
                       sessions: Sequence[Engine], calib: int, out: Path, timer: _Timer,
                       log: Callable[[str], None]) -> None:
-    """The Session's bundles (fused deformable attention): FP32, and INT8 made from it by
+    """The Session's bundles (deform="custom": MSDeformSample nodes): FP32, and INT8 made from it by
     the quantization pipeline when an INT8 Session engine is asked for. A step that fails
     makes its rows unavailable, with the reason."""
     variant = backends.variant_name(sessions[0].backend, "fp32")
     int8 = any(loads(e) == _SESSION + "-int8" for e in sessions)
     try:
-        with timer("Session bundles (fused deformable attention)"):
+        with timer("Session bundles (MSDeformSample nodes)"):
             prepared.bundles[_SESSION], full = _session_bundles(model, size, tasks, variant,
                                                                 int8, out)
     except Exception as e:  # noqa: BLE001 - reported as the Session rows' reason

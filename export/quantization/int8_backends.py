@@ -84,7 +84,7 @@ class Int8Backend(Protocol):
         default: quantized when no backend is asked for.
         packages: the Python packages the quantizer and its evaluation use.
         custom_ops: whether it quantizes graphs with ``ai.argus`` custom nodes (around
-            them: the fused kernels stay float, their inputs and every standard layer
+            them: the nodes' kernels stay float, their inputs and every standard layer
             are quantized) and its INT8 graphs keep the nodes.
     """
 
@@ -158,10 +158,10 @@ class NncfBackend:
     """An OpenVINO IR quantized by NNCF (:func:`~.openvino_ptq.quantize_openvino`),
     evaluated on OpenVINO CPU at the job's precision hint.
 
-    A graph with ``ai.argus`` custom nodes (the fused deformable attention) converts and
-    runs through libargus's OpenVINO extension: NNCF collects its statistics with the
-    fused kernel running and puts FakeQuantize on the standard layers around the nodes,
-    so the INT8 IR keeps the fused kernel (``docs/quantization.md``).
+    A graph with ``ai.argus`` custom nodes (the deformable attention's sampling core)
+    converts and runs through libargus's OpenVINO extension: NNCF collects its statistics
+    with the node's kernel running and puts FakeQuantize on the standard layers around the
+    nodes, so the INT8 IR keeps the kernel (``docs/quantization.md``).
 
     Attributes: see :class:`Int8Backend`.
     """

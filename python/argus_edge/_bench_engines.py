@@ -66,13 +66,13 @@ ENGINES: tuple[Engine, ...] = (
     Engine("ov-f32", "OpenVINO", "FP32 (f32)", "graphs", "openvino", "fp32", "f32"),
     Engine("ov-bf16", "OpenVINO", "FP32 IR, bf16 compute", "graphs", "openvino", "fp32", "bf16"),
     Engine("ov-int8", "OpenVINO", "INT8 (NNCF)", "graphs", "openvino", "int8"),
-    Engine("session", "argus-edge Session", "FP32 IR + fused deform", "session", "openvino",
+    Engine("session", "argus-edge Session", "FP32 IR + deform kernel", "session", "openvino",
            "fp32", "f32"),
-    Engine("session-bf16", "argus-edge Session", "FP32 IR, bf16 compute + fused deform",
+    Engine("session-bf16", "argus-edge Session", "FP32 IR, bf16 compute + deform kernel",
            "session", "openvino", "fp32", "bf16"),
-    Engine("session-int8", "argus-edge Session", "INT8 (NNCF) + fused deform", "session",
+    Engine("session-int8", "argus-edge Session", "INT8 (NNCF) + deform kernel", "session",
            "openvino", "int8"),
-    Engine("session-tput", "argus-edge Session, throughput", "FP32 IR + fused deform",
+    Engine("session-tput", "argus-edge Session, throughput", "FP32 IR + deform kernel",
            "session", "openvino", "fp32", "f32", performance="throughput"),
 )
 
