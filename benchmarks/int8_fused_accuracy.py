@@ -1,8 +1,10 @@
 """INT8 accuracy of the two ways to export the deformable attention, same model, same run.
 
-The model (default: the packaged, trained ``argus_tiny_synthetic``) is exported twice as
-an FP32 bundle, ``deform="standard"`` (GridSample and friends) and ``deform="custom"``
-(libargus's fused ``ai.argus::ScaledDeformAttn`` node), and each is quantized by the
+The model (default: the packaged, trained ``argus_tiny_synthetic``) is exported as an
+FP32 bundle with ``deform="standard"`` (GridSample and friends), ``deform="custom"``
+(``ai.argus::MSDeformSample`` nodes, the projections around them standard ops) and, with
+``--legacy``, ``deform="custom-v1"`` (the fused ``ai.argus::ScaledDeformAttn`` of
+argus-edge 0.2, whose projections stay float), and each is quantized by the
 product pipeline (``export/quantize.py``'s: the OpenVINO NNCF backend, the default
 float-kept policy, no restore rounds) on the same calibration photos. Printed: every graph
 output's INT8-vs-FP32 cosine (each against its own FP32 graph: ONNX Runtime for the
@@ -12,7 +14,7 @@ and the gate verdict. Photos: scikit-image's samples and their mirror images.
 Usage::
 
     python benchmarks/int8_fused_accuracy.py [--checkpoint CKPT] [--calib 8] [--val 4]
-        [--tasks sem cls det] [--workdir DIR]
+        [--tasks sem cls det] [--legacy] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -50,22 +52,24 @@ def main(argv=None) -> int:
     p.add_argument("--tasks", nargs="+", default=["sem", "cls", "det"])
     p.add_argument("--calib", type=int, default=8)
     p.add_argument("--val", type=int, default=4)
+    p.add_argument("--legacy", action="store_true",
+                   help="also the legacy fused node (deform='custom-v1')")
     p.add_argument("--workdir", type=Path)
     args = p.parse_args(argv)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="int8_fused_"))
+    modes = ("standard", "custom", *(("custom-v1",) if args.legacy else ()))
     results = {d: quantize(args.checkpoint, args.tasks, d, args.calib, args.val, work / d)
-               for d in ("standard", "custom")}
+               for d in modes}
     print(f"{args.checkpoint.name}, {args.calib} calibration / {args.val} held-out photos, "
           f"OpenVINO NNCF INT8 vs each export's FP32")
-    print(f"{'graph output':<28} {'standard':>10} {'custom':>10}")
+    print(f"{'graph output':<28}" + "".join(f" {d:>10}" for d in modes))
     rows = {}
     for deform, result in results.items():
         for o in result.backends["openvino"].outputs:
             graph = o.graph.split("_")[0]
             rows.setdefault(f"{graph}/{o.output}", {})[deform] = o.cosine
     for name, cos in rows.items():
-        print(f"{name:<28} {cos.get('standard', float('nan')):10.5f} "
-              f"{cos.get('custom', float('nan')):10.5f}")
+        print(f"{name:<28}" + "".join(f" {cos.get(d, float('nan')):10.5f}" for d in modes))
     for deform, result in results.items():
         print(f"gate (cosine >= {result.gate.min_cosine}), {deform}: "
               f"{'passed' if result.passed else 'FAILED'}")

@@ -120,12 +120,15 @@ void check_sizes(const void* src, const void* dst, int in_h, int in_w, int out_h
 
 // Folds one channel's row into the running argmax. Strictly greater keeps the first
 // maximum; the first NaN wins and then stays.
+// Selects, no branches: which channel wins is data, and a mispredicted branch per pixel
+// and channel cost more than the compare (the loop vectorises).
 void take_max(const float* row, int64_t k, int n, float* best, int32_t* labels) {
+  const auto label = static_cast<int32_t>(k);
   for (int i = 0; i < n; ++i) {
-    if (row[i] > best[i] || (std::isnan(row[i]) && !std::isnan(best[i]))) {
-      best[i] = row[i];
-      labels[i] = static_cast<int32_t>(k);
-    }
+    const float r = row[i], b = best[i];
+    const bool take = (r > b) | ((r != r) & (b == b));  // r != r: NaN
+    best[i] = take ? r : b;
+    labels[i] = take ? label : labels[i];
   }
 }
 
@@ -246,6 +249,59 @@ void resize_two_stage(const float* src, int64_t planes, const TwoStageAxis& y,
   });
 }
 
+namespace {
+
+// Output rows per task of argmax_two_stage: the band's source rows, resized along x once
+// per class, are shared by its output rows.
+constexpr int kArgmaxBand = 64;
+
+// The labels of output rows [r0, r1): per class, the band's source rows resized along x
+// (the gathers), then each output row as 4 of those rows combined (contiguous, vectorised)
+// and folded into the running argmax.
+void argmax_band(const float* logits, int64_t c, const TwoStageAxis& x, const Taps4& ty,
+                 const Taps4& tx, int64_t in_plane, int r0, int r1, int32_t* labels) {
+  const size_t o0 = 4 * static_cast<size_t>(r0), o1 = 4 * static_cast<size_t>(r1);
+  const int s0 = *std::min_element(ty.idx.begin() + o0, ty.idx.begin() + o1);
+  const int s1 = *std::max_element(ty.idx.begin() + o0, ty.idx.begin() + o1);
+  const int out_w = x.out;
+  std::vector<float> rows(static_cast<size_t>(s1 - s0 + 1) * out_w);
+  std::vector<float> row(static_cast<size_t>(out_w));
+  std::vector<float> best(static_cast<size_t>(r1 - r0) * out_w);
+  for (int64_t k = 0; k < c; ++k) {
+    const float* plane = logits + k * in_plane;
+    for (int sr = s0; sr <= s1; ++sr) {
+      const float* src = plane + static_cast<int64_t>(sr) * x.in;
+      float* dst = rows.data() + static_cast<size_t>(sr - s0) * out_w;
+      for (int d = 0; d < out_w; ++d) {
+        const int* i = &tx.idx[4 * static_cast<size_t>(d)];
+        const float* w = &tx.w[4 * static_cast<size_t>(d)];
+        dst[d] = w[0] * src[i[0]] + w[1] * src[i[1]] + w[2] * src[i[2]] + w[3] * src[i[3]];
+      }
+    }
+    for (int r = r0; r < r1; ++r) {
+      const size_t o = 4 * static_cast<size_t>(r);
+      const float* a[4];
+      for (int j = 0; j < 4; ++j) {
+        a[j] = rows.data() + static_cast<size_t>(ty.idx[o + j] - s0) * out_w;
+      }
+      const float w0 = ty.w[o], w1 = ty.w[o + 1], w2 = ty.w[o + 2], w3 = ty.w[o + 3];
+      float* b = best.data() + static_cast<size_t>(r - r0) * out_w;
+      int32_t* lab = labels + static_cast<int64_t>(r) * out_w;
+      float* dst = k == 0 ? b : row.data();
+      for (int m = 0; m < out_w; ++m) {
+        dst[m] = w0 * a[0][m] + w1 * a[1][m] + w2 * a[2][m] + w3 * a[3][m];
+      }
+      if (k == 0) {
+        std::fill(lab, lab + out_w, 0);
+      } else {
+        take_max(row.data(), k, out_w, b, lab);
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void argmax_two_stage(const float* logits, int64_t c, const TwoStageAxis& y,
                       const TwoStageAxis& x, int32_t* labels) {
   if (c < 1 || c > std::numeric_limits<int32_t>::max()) {
@@ -256,19 +312,12 @@ void argmax_two_stage(const float* logits, int64_t c, const TwoStageAxis& y,
     throw Error(Status::InvalidArgument, "argmax_two_stage: null pointer");
   }
   const int64_t in_plane = static_cast<int64_t>(y.in) * x.in;
-  // Output rows are independent: split over threads (each row's arithmetic is unchanged).
-  parallel_for(static_cast<size_t>(y.out), 0, [&](size_t begin, size_t end) {
-    std::vector<float> scratch(static_cast<size_t>(x.in)), row(static_cast<size_t>(x.out)),
-        best(static_cast<size_t>(x.out));
-    for (int r = static_cast<int>(begin); r < static_cast<int>(end); ++r) {
-      int32_t* lab = labels + static_cast<int64_t>(r) * x.out;
-      two_stage_row(logits, x.in, ty, tx, r, x.out, scratch.data(), best.data());
-      std::fill(lab, lab + x.out, 0);
-      for (int64_t k = 1; k < c; ++k) {
-        two_stage_row(logits + k * in_plane, x.in, ty, tx, r, x.out, scratch.data(),
-                      row.data());
-        take_max(row.data(), k, x.out, best.data(), lab);
-      }
+  const size_t bands = static_cast<size_t>((y.out + kArgmaxBand - 1) / kArgmaxBand);
+  parallel_for(bands, 0, [&](size_t begin, size_t end) {
+    for (size_t band = begin; band < end; ++band) {
+      const int r0 = static_cast<int>(band) * kArgmaxBand;
+      argmax_band(logits, c, x, ty, tx, in_plane, r0, std::min(y.out, r0 + kArgmaxBand),
+                  labels);
     }
   });
 }

@@ -151,6 +151,46 @@ def transform_for(
     """
 
 # ----------------------------------------------------------------------------- deform
+def ms_deform_sample(
+    value: npt.ArrayLike,
+    reference_points: npt.ArrayLike,
+    offsets: npt.ArrayLike,
+    logits: npt.ArrayLike,
+    *,
+    n_heads: int,
+    n_levels: int,
+    n_points: int,
+    spatial_shapes: Sequence[int],
+    isa: str = "auto",
+    num_threads: int = 0,
+) -> npt.NDArray[np.float32]:
+    """The ``ai.argus::MSDeformSample`` node (``docs/custom_ops.md``) in C++.
+
+    Same arguments and result as
+    ``argus_edge.export.ms_deform_sample.ms_deform_sample_numpy``; runs without the GIL,
+    over (batch x blocks of 32 queries) on ``num_threads`` threads. Inputs are converted to
+    C-contiguous float32 (copied when they are not already).
+
+    Args:
+        value: (B, S, Dv) projected values, S = sum of h*w over ``spatial_shapes``.
+        reference_points: (Q, 2) normalised (x, y) per query.
+        offsets: (B, Q, M*L*P*2) sampling offsets in pixels of each level.
+        logits: (B, Q, M*L*P) attention logits.
+        n_heads, n_levels, n_points: M, L, P.
+        spatial_shapes: ``[h0, w0, h1, w1, ...]`` of the value levels.
+        isa: ``"auto"`` (``$ARGUS_DEFORM_ISA`` if set, else the best this CPU has),
+            ``"scalar"``, ``"avx2"`` or ``"avx512"``.
+        num_threads: 0 for ``$ARGUS_NUM_THREADS`` or all cores.
+
+    Returns:
+        (B, Q, Dv) float32, the attention-weighted samples, heads concatenated.
+
+    Raises:
+        InvalidArgumentError: shapes that disagree with each other or with the attributes,
+            bad attributes, or an unknown ``isa``.
+        BackendUnavailableError: ``isa`` names an instruction set this build or CPU lacks.
+    """
+
 def scaled_deform_attn(
     query: npt.ArrayLike,
     value: npt.ArrayLike,
@@ -174,7 +214,7 @@ def scaled_deform_attn(
     isa: str = "auto",
     num_threads: int = 0,
 ) -> npt.NDArray[np.float32]:
-    """The fused ``ai.argus::ScaledDeformAttn`` node (``docs/custom_ops.md``) in C++.
+    """The legacy fused ``ai.argus::ScaledDeformAttn`` node (``docs/custom_ops.md``) in C++.
 
     Same arguments and result as
     ``argus_edge.export.deform_op.scaled_deform_attn_numpy``; runs without the GIL, over
@@ -208,7 +248,7 @@ def scaled_deform_attn(
     """
 
 def deform_isas() -> list[str]:
-    """Instruction sets ``scaled_deform_attn`` can use here, ``"scalar"`` first, best last."""
+    """Instruction sets the deform kernels can use here, ``"scalar"`` first, best last."""
 
 def deform_isa(isa: str = "auto") -> str:
     """The instruction set a request resolves to (``"auto"``: ``$ARGUS_DEFORM_ISA`` if set,
