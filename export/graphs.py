@@ -30,6 +30,7 @@ from torch import nn
 
 from argus_edge._errors import InvalidArgumentError, UnknownTaskError
 
+from .conv_transpose import conv_transposes_as_convs
 from .deform_op import CUSTOM_TRANSLATION_TABLE, use_custom_deform
 from .quantization._graph import STANDARD_DOMAINS, custom_ops
 
@@ -276,14 +277,15 @@ def _eval(module: nn.Module) -> Iterator[nn.Module]:
 
 @contextlib.contextmanager
 def _export_model(model: nn.Module, size: tuple[int, int], deform: str) -> Iterator[nn.Module]:
-    """The model in eval mode with the pos-embed fixed; the caller's state comes back."""
+    """The model in eval mode with the pos-embed fixed and its ConvTransposes as
+    convolutions (:mod:`.conv_transpose`); the caller's state comes back."""
     if deform not in DEFORM_MODES:
         raise InvalidArgumentError(f"deform must be one of {DEFORM_MODES}, got {deform!r}")
     if deform in _DEFORM_NODES:
         model = use_custom_deform(model, _DEFORM_NODES[deform])  # a copy: nothing to restore
     vit = model.vit
     grid = vit.fixed_grid
-    with _eval(model):
+    with _eval(model), conv_transposes_as_convs(model):
         model.fix_input_size(*size)
         try:
             yield model

@@ -47,6 +47,7 @@ from argus_edge.export.ms_deform_sample import (  # noqa: E402
     ms_deform_sample_numpy,
 )
 from argus_edge.training.models import Argus  # noqa: E402
+from torch import nn  # noqa: E402
 from argus_edge.training.models.adapter import Extractor, Injector, token_scale  # noqa: E402
 
 # torch.export's own deprecation notice, raised inside torch (not by this code)
@@ -161,6 +162,25 @@ def test_export_is_deterministic(model, tmp_path):
     export_head(model, "cls", SIZE, a)
     export_head(model, "cls", SIZE, b)
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_conv_transpose_exports_as_a_convolution_and_pixel_shuffle(model, backbone):
+    """The adapter's stride-2 ConvTranspose leaves the graph as Conv + DepthToSpace (the
+    CPU plugin ran ConvolutionBackpropData in f32 even in INT8); the model is untouched."""
+    from argus_edge.export.conv_transpose import ConvTransposeAsConv, conv_transposes_as_convs
+
+    up = nn.ConvTranspose2d(12, 8, 2, 2)
+    x = torch.randn(2, 12, 5, 7, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert _max_abs(ConvTransposeAsConv(up)(x), up(x)) <= 1e-6
+    with pytest.raises(ValueError):
+        ConvTransposeAsConv(nn.ConvTranspose2d(4, 4, 3, 2))
+    before = [type(m) for m in model.modules()]
+    with conv_transposes_as_convs(model):
+        assert any(isinstance(m, ConvTransposeAsConv) for m in model.modules())
+    assert [type(m) for m in model.modules()] == before
+    ops = {n.op_type for n in onnx.load(str(backbone[0])).graph.node}
+    assert "DepthToSpace" in ops and "ConvTranspose" not in ops
 
 
 def test_bad_arguments_raise_typed_errors(model, tmp_path):

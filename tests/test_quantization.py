@@ -348,6 +348,49 @@ def test_openvino_activations_are_per_tensor_on_token_ffns(tmp_path):
     assert cosine["cosine"] >= 0.99, cosine
 
 
+class TinyAttention(nn.Module):
+    """One self-attention block: q/k/v projections, softmax attention, output projection."""
+
+    def __init__(self, dim: int = 32, heads: int = 4) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.attn(x, x, x, need_weights=False)[0])
+
+
+@pytest.mark.openvino
+def test_openvino_keeps_attention_float_and_quantizes_the_projections(tmp_path):
+    """The CPU plugin computes attention in float: no FakeQuantize may feed it (they only
+    cost f32 FakeQuantize + Reorder nodes), while the Linear layers stay INT8; the IR
+    records how many operations the rule kept float."""
+    from argus_edge.export.quantization import quantize_openvino
+    from argus_edge.export.quantization._runners import OvRunner
+    from argus_edge.export.quantization.cpu_float import cpu_float_ops
+    from argus_edge.export.quantization.openvino_ptq import to_openvino
+
+    torch.manual_seed(0)
+    path = _export(TinyAttention(), torch.randn(1, 20, 32), tmp_path / "attn.onnx", ["out"])
+    rng = np.random.default_rng(0)
+    feeds = [{"images": rng.standard_normal((1, 20, 32)).astype(np.float32)} for _ in range(4)]
+    attention = cpu_float_ops(to_openvino(path))["attention"]
+    assert attention  # SDPA, or the two activation MatMuls
+    quantized = quantize_openvino(path, feeds)
+
+    def fed_by_fake_quantize(op) -> bool:
+        return any(v.get_node().get_type_name() == "FakeQuantize" for v in op.input_values())
+
+    ops = {op.get_friendly_name(): op for op in quantized.get_ordered_ops()}
+    assert not any(fed_by_fake_quantize(ops[n]) for n in attention if n in ops)
+    assert any(op.get_type_name() == "FakeQuantize" for op in ops.values())  # projections
+    assert int(quantized.get_rt_info(["argus", "cpu_float", "attention"]).astype(str)) == \
+        len(attention)
+    ref, out = OvRunner(path), OvRunner(quantized)
+    cosine = error_stats([ref.run(f)["out"] for f in feeds], [out.run(f)["out"] for f in feeds])
+    assert cosine["cosine"] >= 0.99, cosine
+
+
 # ----------------------------------------------------------------------------- sensitivity
 def test_sensitivity_ranks_the_outlier_layer_first(outlier_onnx, tmp_path):
     rng = np.random.default_rng(0)

@@ -41,6 +41,7 @@ from argus_edge._extensions import openvino_extension_path
 
 from ._graph import custom_ops, load_model
 from .calibration import Feeds
+from .cpu_float import cpu_float_ops
 from .sensitive import SensitivePolicy, default_float_nodes
 from .smoothing import smooth_layernorms
 
@@ -171,6 +172,7 @@ def quantize_openvino(
     smooth_quant: bool | float = False,
     per_channel_weights: bool = True,
     layernorm_smoothing: float | None = 0.5,
+    cpu_float: bool = True,
 ) -> Any:
     """Quantizes a model to INT8 with NNCF (``model_type=TRANSFORMER``).
 
@@ -203,6 +205,10 @@ def quantize_openvino(
             exact, no extra op, no cap on the scales; ``None``: not folded. It holds the
             ViT's outlier channels, which NNCF's SmoothQuant (scales capped at 100) does
             not. The model's ``rt_info`` records it (``argus/layernorm_smoothing``).
+        cpu_float: also keep float the layers OpenVINO's CPU plugin does not run faster
+            in INT8 (:func:`.cpu_float.cpu_float_ops`: attention MatMuls of two
+            activations, ConvTranspose); ``rt_info`` ``argus/cpu_float/<reason>`` counts
+            them.
 
     Returns:
         The quantized ``openvino.Model`` (save it with :func:`save_ir`). NNCF records its
@@ -242,6 +248,8 @@ def quantize_openvino(
         onnx_or_ov_model, folded = smooth_layernorms(onnx_or_ov_model, calibration_inputs,
                                                      alpha=layernorm_smoothing)
     ov_model, names, types = _float_plan(onnx_or_ov_model, ignored, policy)
+    speed = cpu_float_ops(ov_model) if cpu_float else {}
+    names = sorted(set(names).union(*speed.values()))
     input_names = [p.get_any_name() for p in ov_model.inputs]
     dataset = nncf.Dataset(calibration_inputs, lambda feed: {k: feed[k] for k in input_names})
     # per_channel=None leaves it to NNCF's hardware config; False forces per tensor (see
@@ -260,6 +268,8 @@ def quantize_openvino(
             weights_quantization_params=(None if per_channel_weights
                                          else QuantizationParameters(per_channel=False))),
     )
+    for reason, ops in speed.items():
+        quantized.set_rt_info(str(len(ops)), ["argus", "cpu_float", reason])
     if folded:
         quantized.set_rt_info(str(layernorm_smoothing), ["argus", "layernorm_smoothing", "alpha"])
         quantized.set_rt_info(str(len(folded)), ["argus", "layernorm_smoothing", "layernorms"])
