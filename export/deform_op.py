@@ -134,7 +134,7 @@ _INPUTS = (
 def _op_schema() -> onnx.defs.OpSchema:
     """The node's ONNX schema: lets onnx.checker validate it and shape inference pass it."""
     schema_cls = onnx.defs.OpSchema
-    param, attr, kind = schema_cls.FormalParameter, schema_cls.Attribute, schema_cls.AttrType
+    param, attr = schema_cls.FormalParameter, schema_cls.Attribute
     default = onnx.helper.make_attribute
     schema = schema_cls(
         OP_TYPE, DOMAIN, OP_VERSION,
@@ -144,9 +144,7 @@ def _op_schema() -> onnx.defs.OpSchema:
                   param_option=schema_cls.FormalParameterOption.Optional)],
         outputs=[param("output", "T", "(B, Q, D) updated query tokens")],
         type_constraints=[("T", ["tensor(float)"], "float32 tensors")],
-        attributes=[attr("n_heads", kind.INT, "M"), attr("n_levels", kind.INT, "L"),
-                    attr("n_points", kind.INT, "P"),
-                    attr("spatial_shapes", kind.INTS, "[h0, w0, h1, w1, ...] of the levels"),
+        attributes=[*sample_node.sampling_attributes(),
                     attr("token_scaling", default("token_scaling", 0),
                          "1: scale the query by sqrt(D) / mean |x| and undo it at the end"),
                     attr("eps", default("eps", 1e-6), "query LayerNorm epsilon")])
@@ -160,10 +158,7 @@ def _infer_output(ctx) -> None:
 
 def register_onnx_schema() -> None:
     """Register the node's schema with ``onnx.defs`` (idempotent; done at import)."""
-    try:
-        onnx.defs.get_schema(OP_TYPE, OP_VERSION, DOMAIN)
-    except onnx.defs.SchemaError:
-        onnx.defs.register_schema(_op_schema())
+    sample_node.register_schema(OP_TYPE, OP_VERSION, _op_schema)
 
 
 register_onnx_schema()

@@ -43,6 +43,8 @@ __all__ = [
     "ms_deform_sample_numpy",
     "pairs",
     "register_onnx_schema",
+    "register_schema",
+    "sampling_attributes",
 ]
 
 DOMAIN = "ai.argus"
@@ -126,19 +128,35 @@ _INPUTS = (
 )
 
 
+def sampling_attributes() -> list[onnx.defs.OpSchema.Attribute]:
+    """The attributes of both ``ai.argus`` nodes: n_heads, n_levels, n_points,
+    spatial_shapes."""
+    attr, kind = onnx.defs.OpSchema.Attribute, onnx.defs.OpSchema.AttrType
+    return [attr("n_heads", kind.INT, "M"), attr("n_levels", kind.INT, "L"),
+            attr("n_points", kind.INT, "P"),
+            attr("spatial_shapes", kind.INTS, "[h0, w0, h1, w1, ...] of the levels")]
+
+
+def register_schema(op_type: str, version: int, make_schema) -> None:
+    """Register ``make_schema()`` with ``onnx.defs`` unless ``DOMAIN::op_type`` of that
+    version is there already (idempotent)."""
+    try:
+        onnx.defs.get_schema(op_type, version, DOMAIN)
+    except onnx.defs.SchemaError:
+        onnx.defs.register_schema(make_schema())
+
+
 def _op_schema() -> onnx.defs.OpSchema:
     """The node's ONNX schema: lets onnx.checker validate it and shape inference pass it."""
     schema_cls = onnx.defs.OpSchema
-    param, attr, kind = schema_cls.FormalParameter, schema_cls.Attribute, schema_cls.AttrType
+    param = schema_cls.FormalParameter
     schema = schema_cls(
         OP_TYPE, DOMAIN, OP_VERSION,
         doc="Sampling core of multi-scale deformable attention (docs/custom_ops.md).",
         inputs=[param(n, "T", d) for n, d in _INPUTS],
         outputs=[param("output", "T", "(B, Q, M*Dh) weighted samples, heads concatenated")],
         type_constraints=[("T", ["tensor(float)"], "float32 tensors")],
-        attributes=[attr("n_heads", kind.INT, "M"), attr("n_levels", kind.INT, "L"),
-                    attr("n_points", kind.INT, "P"),
-                    attr("spatial_shapes", kind.INTS, "[h0, w0, h1, w1, ...] of the levels")])
+        attributes=sampling_attributes())
     schema.set_type_and_shape_inference_function(_infer_output)
     return schema
 
@@ -157,10 +175,7 @@ def _infer_output(ctx) -> None:
 
 def register_onnx_schema() -> None:
     """Register the node's schema with ``onnx.defs`` (idempotent; done at import)."""
-    try:
-        onnx.defs.get_schema(OP_TYPE, OP_VERSION, DOMAIN)
-    except onnx.defs.SchemaError:
-        onnx.defs.register_schema(_op_schema())
+    register_schema(OP_TYPE, OP_VERSION, _op_schema)
 
 
 register_onnx_schema()
