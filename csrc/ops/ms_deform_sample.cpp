@@ -54,13 +54,16 @@ void check_sample_params(const DeformSampleParams& p, int64_t value_channels, co
   }
 }
 
-int64_t value_tokens(const DeformSampleParams& params) {
-  int64_t total = 0;
+std::vector<int64_t> level_starts(const DeformSampleParams& params) {
+  std::vector<int64_t> starts{0};
   for (int64_t l = 0; l < params.n_levels; ++l) {
-    total += params.spatial_shapes[2 * l] * params.spatial_shapes[2 * l + 1];
+    const int64_t h = params.spatial_shapes[2 * l], w = params.spatial_shapes[2 * l + 1];
+    starts.push_back(starts.back() + h * w);
   }
-  return total;
+  return starts;
 }
+
+int64_t value_tokens(const DeformSampleParams& params) { return level_starts(params).back(); }
 
 void ms_deform_sample(const float* value, const float* reference_points, const float* offsets,
                       const float* logits, const DeformSampleParams& params, int64_t batch,
@@ -75,12 +78,8 @@ void ms_deform_sample(const float* value, const float* reference_points, const f
     invalid(kOp, "null input or output");
   }
   const int64_t m = params.n_heads, lp = m * params.n_levels * params.n_points;
-  const int64_t dv = value_channels, s = value_tokens(params);
-  std::vector<int64_t> starts;
-  for (int64_t l = 0, at = 0; l < params.n_levels; ++l) {
-    starts.push_back(at);
-    at += params.spatial_shapes[2 * l] * params.spatial_shapes[2 * l + 1];
-  }
+  const std::vector<int64_t> starts = level_starts(params);
+  const int64_t dv = value_channels, s = starts.back();
   const int threads = options.num_threads > 0 ? options.num_threads : default_num_threads();
   const int64_t blocks = (queries + kBlockRows - 1) / kBlockRows;
   parallel_for(static_cast<size_t>(batch * blocks), threads, [&](size_t begin, size_t end) {

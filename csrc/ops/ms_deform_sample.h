@@ -37,6 +37,10 @@ struct DeformAttnOptions {
 void check_sample_params(const DeformSampleParams& params, int64_t value_channels,
                          const char* op);
 
+// The first value row of each level, then S = Σ_l h_l·w_l: L + 1 values (params already
+// checked).
+std::vector<int64_t> level_starts(const DeformSampleParams& params);
+
 // S = Σ_l h_l·w_l, the value tokens of all levels (params already checked).
 int64_t value_tokens(const DeformSampleParams& params);
 

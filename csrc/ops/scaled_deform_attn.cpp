@@ -68,10 +68,8 @@ PackedDeformWeights::PackedDeformWeights(const DeformAttnParams& params,
   check_weights(weights);
   const int64_t lp = params.n_heads * params.n_levels * params.n_points;
   const int64_t d = channels;
-  for (int64_t l = 0; l < params.n_levels; ++l) {
-    level_starts_.push_back(value_tokens_);
-    value_tokens_ += params.spatial_shapes[2 * l] * params.spatial_shapes[2 * l + 1];
-  }
+  level_starts_ = ops::level_starts(params);  // L + 1 values: the kernel reads the first L
+  value_tokens_ = level_starts_.back();
   proj_cols_ = round_up(3 * lp, kPanel);
   out_cols_ = round_up(d, kPanel);
   proj_panels_ = pack_panels(3 * lp, d, proj_cols_, [&](int64_t i) {

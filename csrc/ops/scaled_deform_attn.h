@@ -56,7 +56,8 @@ class PackedDeformWeights {
 
   // Internal layout, read by the kernel: the offset and logit projections are one GEMM
   // with M·L·P·3 columns (offsets, then logits), padded to whole panels; the output
-  // projection has D columns, padded likewise. level_starts()[l] = Σ_{k<l} h_k·w_k.
+  // projection has D columns, padded likewise. level_starts()[l] = Σ_{k<l} h_k·w_k, for
+  // l = 0..L (the last is S).
   int64_t proj_cols() const noexcept { return proj_cols_; }
   int64_t out_cols() const noexcept { return out_cols_; }
   const std::vector<int64_t>& level_starts() const noexcept { return level_starts_; }
